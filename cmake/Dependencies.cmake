@@ -1,0 +1,52 @@
+# LibTorch: Debian's libtorch-dev (1.13, CPU) or an official LibTorch 2.x, CUDA or not
+# (point CMAKE_PREFIX_PATH at it, e.g. python3 -c 'import torch; print(torch.utils.cmake_prefix_path)').
+find_package(Torch REQUIRED)
+set(MSNLENS_WITH_CUDA OFF)
+if(TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY)
+  set(MSNLENS_WITH_CUDA ON)
+endif()
+message(STATUS "LibTorch ${Torch_VERSION}; CUDA: ${MSNLENS_WITH_CUDA}")
+
+# Header-only libraries: packaged CMake configs where they exist, else plain headers found on
+# CMAKE_INCLUDE_PATH (machines without the Debian packages, such as GPU boxes).
+find_package(nlohmann_json 3.9 QUIET)
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
+  add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+  target_include_directories(nlohmann_json::nlohmann_json SYSTEM INTERFACE ${NLOHMANN_JSON_INCLUDE_DIR})
+endif()
+find_package(CLI11 QUIET)
+if(NOT TARGET CLI11::CLI11)
+  find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  target_include_directories(CLI11::CLI11 SYSTEM INTERFACE ${CLI11_INCLUDE_DIR})
+endif()
+
+# OpenCV decodes image files. Optional: without it the engine still runs on tensors.
+# Debian splits OpenCV into per-module -dev packages without the CMake config, so fall back
+# to finding the three modules directly.
+find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
+if(OpenCV_FOUND)
+  add_library(msnlens_opencv INTERFACE)
+  target_include_directories(msnlens_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
+  target_link_libraries(msnlens_opencv INTERFACE ${OpenCV_LIBS})
+else()
+  find_path(OPENCV_INCLUDE_DIR opencv2/core.hpp PATH_SUFFIXES opencv4)
+  find_library(OPENCV_CORE_LIB opencv_core)
+  find_library(OPENCV_IMGPROC_LIB opencv_imgproc)
+  find_library(OPENCV_IMGCODECS_LIB opencv_imgcodecs)
+  if(OPENCV_INCLUDE_DIR AND OPENCV_CORE_LIB AND OPENCV_IMGPROC_LIB AND OPENCV_IMGCODECS_LIB)
+    add_library(msnlens_opencv INTERFACE)
+    target_include_directories(msnlens_opencv SYSTEM INTERFACE ${OPENCV_INCLUDE_DIR})
+    target_link_libraries(msnlens_opencv INTERFACE ${OPENCV_IMGCODECS_LIB} ${OPENCV_IMGPROC_LIB} ${OPENCV_CORE_LIB})
+  endif()
+endif()
+if(NOT TARGET msnlens_opencv)
+  message(STATUS "OpenCV not found: building without image decoding (msnlens_imageio)")
+endif()
+
+# Qt 6 for the desktop app and the tests (Qt Test). Optional for engine-only builds.
+find_package(Qt6 QUIET COMPONENTS Core Gui Widgets Test)
+if(NOT Qt6_FOUND)
+  message(STATUS "Qt 6 not found: building the engine and CLI only")
+endif()

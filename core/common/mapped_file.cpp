@@ -1,0 +1,55 @@
+#include "common/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace msnlens {
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path.string(), std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path.string(), "not a regular file");
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  void* data = nullptr;
+  if (size > 0) {
+    // MAP_PRIVATE + PROT_WRITE: tensors built on the mapping may be written by LibTorch ops
+    // without touching the file (copy-on-write), and never fault on a stray in-place op.
+    data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (data == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      fail(path.string(), std::string("cannot map into memory: ") + std::strerror(err));
+    }
+  }
+  ::close(fd);
+  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+}
+
+MappedFile::MappedFile(std::filesystem::path path, void* data, std::uint64_t size)
+    : path_(std::move(path)), data_(data), size_(size) {}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+const std::uint8_t* MappedFile::at(std::uint64_t offset, std::uint64_t length) const {
+  if (offset > size_ || length > size_ - offset) {
+    fail(name(), "truncated or corrupt: needs bytes " + std::to_string(offset) + ".." +
+                     std::to_string(offset + length) + " but the file has " +
+                     std::to_string(size_));
+  }
+  return static_cast<const std::uint8_t*>(data_) + offset;
+}
+
+}  // namespace msnlens

@@ -1,0 +1,40 @@
+#pragma once
+// A whole file mapped read-only into memory. Weights are used straight from the mapping, so a
+// ViT-B checkpoint "loads" without reading 350 MB up front; every range a parser asks for is
+// checked against the file size first, because offsets come from untrusted headers.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace msnlens {
+
+class MappedFile {
+ public:
+  // Throws Error naming the file when it is missing, a directory, or cannot be mapped.
+  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
+
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string name() const { return path_.string(); }
+  std::uint64_t size() const { return size_; }
+
+  // Pointer to [offset, offset + length); throws Error when the range leaves the file.
+  const std::uint8_t* at(std::uint64_t offset, std::uint64_t length) const;
+
+ private:
+  MappedFile(std::filesystem::path path, void* data, std::uint64_t size);
+
+  std::filesystem::path path_;
+  void* data_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
+using MappedFilePtr = std::shared_ptr<const MappedFile>;
+
+}  // namespace msnlens

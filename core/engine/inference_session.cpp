@@ -1,0 +1,69 @@
+#include "engine/inference_session.h"
+
+#include <ATen/Parallel.h>
+
+#ifdef MSNLENS_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
+#include "common/error.h"
+
+namespace msnlens {
+
+at::Device resolve_device(const std::string& name) {
+  if (name == "auto") return at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  if (name == "cpu") return at::kCPU;
+  if (name.rfind("cuda", 0) == 0) {
+    if (!at::hasCUDA()) fail("device", "CUDA requested, but this build of LibTorch has no CUDA or no GPU is visible");
+    try {
+      at::Device d(name);
+      if (!d.has_index()) d.set_index(0);
+      return d;
+    } catch (const c10::Error&) {
+      fail("device", "\"" + name + "\" is not a device (use auto, cpu, cuda or cuda:N)");
+    }
+  }
+  fail("device", "\"" + name + "\" is not a device (use auto, cpu, cuda or cuda:N)");
+}
+
+InferenceSession::InferenceSession(LoadedModel loaded, const SessionOptions& options) : loaded_(std::move(loaded)) {
+  const at::Device device = resolve_device(options.device);
+  if (options.precision == Precision::FP16 && !device.is_cuda())
+    fail("precision", "fp16 is for CUDA devices; on the CPU use bf16 or fp32");
+  loaded_.model->to(device, options.precision);
+}
+
+std::string InferenceSession::device_name() const {
+#ifdef MSNLENS_WITH_CUDA
+  if (device().is_cuda()) return at::cuda::getDeviceProperties(device().index())->name;
+#endif
+  if (device().is_cuda()) return "CUDA device " + std::to_string(device().index());
+  return "CPU, " + std::to_string(at::get_num_threads()) + " threads";
+}
+
+ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+  ModelOutput out = model().forward(pixel_values, options);
+  auto host = [](at::Tensor& t) {
+    if (t.defined()) t = t.to(at::kCPU, at::kFloat);
+  };
+  host(out.last_hidden_state);
+  host(out.logits);
+  host(out.projection);
+  host(out.prototype_probs);
+  for (auto& t : out.hidden_states) host(t);
+  for (auto& t : out.attentions) host(t);
+  return out;
+}
+
+std::vector<Prediction> top_k(const at::Tensor& logits, std::int64_t k, const ViTMSNConfig& config) {
+  const at::Tensor probs = at::softmax(logits.reshape({-1}).to(at::kCPU, at::kDouble), 0);
+  const auto best = probs.topk(std::min<std::int64_t>(k, probs.size(0)));
+  std::vector<Prediction> out;
+  for (std::int64_t i = 0; i < std::get<1>(best).size(0); ++i) {
+    const auto index = std::get<1>(best)[i].item<std::int64_t>();
+    out.push_back({index, config.label(index), std::get<0>(best)[i].item<double>()});
+  }
+  return out;
+}
+
+}  // namespace msnlens

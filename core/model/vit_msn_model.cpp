@@ -1,0 +1,273 @@
+#include "model/vit_msn_model.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "common/error.h"
+#include "model/weight_binder.h"
+
+namespace msnlens {
+namespace {
+
+std::string shape_of(const at::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+Linear bind_linear(WeightBinder& w, const std::string& name, std::int64_t out, std::int64_t in,
+                   bool bias = true) {
+  Linear l;
+  l.weight = w.take(name + ".weight", {out, in});
+  if (bias) l.bias = w.take(name + ".bias", {out});
+  return l;
+}
+
+LayerNorm bind_layer_norm(WeightBinder& w, const std::string& name, std::int64_t dim, double eps) {
+  return {w.take(name + ".weight", {dim}), w.take(name + ".bias", {dim}), eps};
+}
+
+std::optional<BatchNorm1d> bind_batch_norm(WeightBinder& w, const std::string& name, std::int64_t dim) {
+  if (!w.has(name + ".weight")) return std::nullopt;
+  w.ignore(name + ".num_batches_tracked");
+  return BatchNorm1d{w.take(name + ".weight", {dim}), w.take(name + ".bias", {dim}),
+                     w.take(name + ".running_mean", {dim}), w.take(name + ".running_var", {dim})};
+}
+
+// An index tensor given per batch row or once for all rows, as [batch, n] int64.
+at::Tensor per_row(const at::Tensor& t, std::int64_t batch, const char* name) {
+  at::Tensor r = t.dim() == 1 ? t.unsqueeze(0) : t;
+  if (r.dim() != 2 || (r.size(0) != batch && r.size(0) != 1))
+    fail(name, "has shape " + shape_of(t) + "; expected [" + std::to_string(batch) + ", n] or [n]");
+  return r.expand({batch, r.size(1)});
+}
+
+}  // namespace
+
+ViTMSNModel::ViTMSNModel(const ViTMSNConfig& config, const TensorMap& weights, const std::string& where)
+    : config_(config), activation_(config.hidden_act) {
+  config_.validate(where);
+  WeightBinder w(weights, where);
+  const std::int64_t d = config_.hidden_size, p = config_.patch_size, inner = config_.intermediate_size;
+
+  patch_weight_ = w.take("embeddings.patch_embeddings.projection.weight", {d, config_.num_channels, p, p});
+  patch_bias_ = w.take("embeddings.patch_embeddings.projection.bias", {d});
+  cls_token_ = w.take("embeddings.cls_token", {1, 1, d});
+  mask_token_ = w.take_optional("embeddings.mask_token", {1, 1, d});
+  position_embeddings_ = w.take("embeddings.position_embeddings", {1, config_.num_patches() + 1, d});
+
+  for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    const std::string l = "encoder.layer." + std::to_string(i) + ".";
+    EncoderLayer layer;
+    layer.layernorm_before = bind_layer_norm(w, l + "layernorm_before", d, config_.layer_norm_eps);
+    layer.layernorm_after = bind_layer_norm(w, l + "layernorm_after", d, config_.layer_norm_eps);
+    const Linear q = bind_linear(w, l + "attention.attention.query", d, d, config_.qkv_bias);
+    const Linear k = bind_linear(w, l + "attention.attention.key", d, d, config_.qkv_bias);
+    const Linear v = bind_linear(w, l + "attention.attention.value", d, d, config_.qkv_bias);
+    // One GEMM instead of three: the fused layout the original MSN code uses.
+    layer.attention.qkv.weight = at::cat({q.weight, k.weight, v.weight}, 0);
+    if (config_.qkv_bias) layer.attention.qkv.bias = at::cat({q.bias, k.bias, v.bias}, 0);
+    layer.attention.output = bind_linear(w, l + "attention.output.dense", d, d);
+    layer.attention.num_heads = config_.num_attention_heads;
+    layer.intermediate = bind_linear(w, l + "intermediate.dense", inner, d);
+    layer.output = bind_linear(w, l + "output.dense", d, inner);
+    layers_.push_back(std::move(layer));
+  }
+  layernorm_ = bind_layer_norm(w, "layernorm", d, config_.layer_norm_eps);
+
+  if (w.has("classifier.weight")) {
+    const at::Tensor weight = w.take_any("classifier.weight");
+    if (weight.dim() != 2 || weight.size(1) != d)
+      fail(where, "tensor \"classifier.weight\" has shape " + shape_of(weight) + ", expected [labels, " +
+                      std::to_string(d) + "]");
+    classifier_ = {weight, w.take("classifier.bias", {weight.size(0)})};
+  }
+
+  if (w.has("projection_head.fc1.weight")) {
+    ProjectionHead head;
+    const at::Tensor fc1 = w.take_any("projection_head.fc1.weight");
+    const at::Tensor fc3 = w.take_any("projection_head.fc3.weight");
+    if (fc1.dim() != 2 || fc1.size(1) != d || fc3.dim() != 2 || fc3.size(1) != fc1.size(0))
+      fail(where, "projection head tensors have inconsistent shapes " + shape_of(fc1) + " and " + shape_of(fc3));
+    const std::int64_t hidden = fc1.size(0), out = fc3.size(0);
+    head.fc1 = {fc1, w.take("projection_head.fc1.bias", {hidden})};
+    head.bn1 = bind_batch_norm(w, "projection_head.bn1", hidden);
+    head.fc2 = bind_linear(w, "projection_head.fc2", hidden, hidden);
+    head.bn2 = bind_batch_norm(w, "projection_head.bn2", hidden);
+    head.fc3 = {fc3, w.take("projection_head.fc3.bias", {out})};
+    head_ = std::move(head);
+    if (w.has("prototypes")) {
+      const at::Tensor protos = w.take_any("prototypes");
+      if (protos.dim() != 2 || protos.size(1) != out)
+        fail(where, "tensor \"prototypes\" has shape " + shape_of(protos) + ", expected [K, " +
+                        std::to_string(out) + "] to match the projection head");
+      prototypes_ = l2_normalize(protos);
+    }
+  }
+  w.finish();
+
+  for (const auto& [name, t] : weights)
+    if (name.find("running_") == std::string::npos && name.find("num_batches") == std::string::npos)
+      num_parameters_ += t.numel();
+}
+
+void ViTMSNModel::to(at::Device device, Precision precision) {
+  const at::ScalarType dtype = compute_dtype(precision);
+  device_ = device;
+  precision_ = precision;
+  patch_weight_ = patch_weight_.to(device, dtype);
+  patch_bias_ = patch_bias_.to(device, dtype);
+  cls_token_ = cls_token_.to(device, at::kFloat);
+  if (mask_token_.defined()) mask_token_ = mask_token_.to(device, at::kFloat);
+  position_embeddings_ = position_embeddings_.to(device, at::kFloat);
+  for (auto& layer : layers_) {
+    layer.layernorm_before.to(device);
+    layer.layernorm_after.to(device);
+    layer.attention.qkv.to(device, dtype);
+    layer.attention.output.to(device, dtype);
+    layer.intermediate.to(device, dtype);
+    layer.output.to(device, dtype);
+  }
+  layernorm_.to(device);
+  // Heads on the CLS token are tiny: keep them float32 so logits and prototypes stay exact.
+  if (has_classifier()) classifier_.to(device, at::kFloat);
+  if (head_) {
+    for (Linear* l : {&head_->fc1, &head_->fc2, &head_->fc3}) l->to(device, at::kFloat);
+    for (auto* bn : {&head_->bn1, &head_->bn2})
+      if (*bn) (*bn)->to(device);
+  }
+  if (prototypes_.defined()) prototypes_ = prototypes_.to(device, at::kFloat);
+}
+
+at::Tensor ViTMSNModel::position_embeddings_for(std::int64_t height, std::int64_t width, bool interpolate) const {
+  const std::int64_t positions = position_embeddings_.size(1) - 1;
+  const std::int64_t grid_h = height / config_.patch_size, grid_w = width / config_.patch_size;
+  if (!interpolate || (grid_h * grid_w == positions && height == width)) return position_embeddings_;
+  // transformers' interpolate_pos_encoding: bicubic resize of the square grid to the new one.
+  const std::int64_t side = config_.grid_size(), d = config_.hidden_size;
+  const at::Tensor grid = position_embeddings_.slice(1, 1).reshape({1, side, side, d}).permute({0, 3, 1, 2});
+  const at::Tensor resized = at::upsample_bicubic2d(grid, {grid_h, grid_w}, /*align_corners=*/false);
+  return at::cat({position_embeddings_.slice(1, 0, 1), resized.permute({0, 2, 3, 1}).reshape({1, -1, d})}, 1);
+}
+
+at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptions& o) const {
+  const std::int64_t batch = pixel_values.size(0), height = pixel_values.size(2), width = pixel_values.size(3);
+  const std::int64_t p = config_.patch_size;
+  if (!o.interpolate_pos_encoding && (height != config_.image_size || width != config_.image_size))
+    fail("pixel_values", "input image size (" + std::to_string(height) + "x" + std::to_string(width) +
+                             ") doesn't match the model (" + std::to_string(config_.image_size) + "x" +
+                             std::to_string(config_.image_size) + "); enable interpolate_pos_encoding to run other sizes");
+  if (height < p || width < p)
+    fail("pixel_values", "image of " + std::to_string(height) + "x" + std::to_string(width) +
+                             " is smaller than one " + std::to_string(p) + "-pixel patch");
+
+  at::Tensor x = at::conv2d(pixel_values.to(patch_weight_.scalar_type()), patch_weight_, patch_bias_, /*stride=*/{p, p});
+  x = x.flatten(2).transpose(1, 2).to(at::kFloat);  // [B, patches, D]
+  const std::int64_t patches = x.size(1);
+
+  if (o.bool_masked_pos.defined()) {
+    if (!has_mask_token())
+      fail("bool_masked_pos", "this checkpoint has no mask token (embeddings.mask_token); "
+                              "mask by dropping tokens (keep_patches) instead");
+    const at::Tensor m = per_row(o.bool_masked_pos.to(device_), batch, "bool_masked_pos");
+    if (m.size(1) != patches)
+      fail("bool_masked_pos", "has " + std::to_string(m.size(1)) + " entries per image; the input has " +
+                                  std::to_string(patches) + " patches");
+    const at::Tensor mask = m.unsqueeze(-1).to(at::kFloat);
+    x = x * (1.0 - mask) + mask_token_.expand_as(x) * mask;
+  }
+
+  x = at::cat({cls_token_.expand({batch, 1, -1}), x}, 1);
+  x = x + position_embeddings_for(height, width, o.interpolate_pos_encoding);
+
+  if (o.keep_patches.defined()) {
+    // MSN's masking: drop patch tokens after position embeddings are added; CLS stays first.
+    const at::Tensor keep = per_row(o.keep_patches.to(device_, at::kLong), batch, "keep_patches");
+    if (keep.numel() > 0) {
+      const auto lo = keep.min().item<std::int64_t>(), hi = keep.max().item<std::int64_t>();
+      if (lo < 0 || hi >= patches)
+        fail("keep_patches", "index " + std::to_string(lo < 0 ? lo : hi) + " is outside 0.." +
+                                 std::to_string(patches - 1));
+    }
+    const at::Tensor kept = x.slice(1, 1).gather(1, keep.unsqueeze(-1).expand({batch, keep.size(1), x.size(2)}));
+    x = at::cat({x.slice(1, 0, 1), kept}, 1);
+  }
+  return x;
+}
+
+std::vector<at::Tensor> ViTMSNModel::per_layer_head_mask(const at::Tensor& head_mask) const {
+  const std::int64_t layers = config_.num_hidden_layers, heads = config_.num_attention_heads;
+  std::vector<at::Tensor> masks(static_cast<std::size_t>(layers));
+  if (!head_mask.defined()) return masks;
+  const at::Tensor m = head_mask.to(device_, at::kFloat);
+  const bool per_head = m.dim() == 1 && m.size(0) == heads;
+  const bool per_layer = m.dim() == 2 && m.size(0) == layers && m.size(1) == heads;
+  if (!per_head && !per_layer)
+    fail("head_mask", "has shape " + shape_of(m) + "; expected [" + std::to_string(heads) + "] or [" +
+                          std::to_string(layers) + ", " + std::to_string(heads) + "]");
+  for (std::int64_t l = 0; l < layers; ++l)
+    masks[static_cast<std::size_t>(l)] = (per_head ? m : m[l]).view({1, heads, 1, 1});
+  return masks;
+}
+
+at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Tensor& head_mask,
+                                               at::Tensor* probs_out) const {
+  const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;
+  const at::Tensor heads = qkv(x).view({b, t, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
+  const at::Tensor q = heads[0] * (1.0 / std::sqrt(static_cast<double>(hd))), k = heads[1], v = heads[2];
+  // Softmax in float32 whatever the GEMM dtype, as transformers' eager attention does.
+  at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1, at::kFloat);
+  if (head_mask.defined()) probs = probs * head_mask;
+  const at::Tensor context = at::matmul(probs.to(v.scalar_type()), v).transpose(1, 2).reshape({b, t, d});
+  if (probs_out != nullptr) *probs_out = probs;
+  return output(context).to(at::kFloat);
+}
+
+at::Tensor ViTMSNModel::EncoderLayer::forward(const at::Tensor& x, const Activation& act,
+                                              const at::Tensor& head_mask, at::Tensor* probs_out) const {
+  const at::Tensor h = x + attention.forward(layernorm_before(x), head_mask, probs_out);
+  return h + output(act(intermediate(layernorm_after(h)))).to(at::kFloat);
+}
+
+at::Tensor ViTMSNModel::ProjectionHead::forward(const at::Tensor& cls) const {
+  at::Tensor z = fc1(cls);
+  if (bn1) z = (*bn1)(z);
+  z = at::gelu(z);
+  z = fc2(z);
+  if (bn2) z = (*bn2)(z);
+  return fc3(at::gelu(z));
+}
+
+ModelOutput ViTMSNModel::forward(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+  c10::InferenceMode guard;
+  if (pixel_values.dim() != 4 || pixel_values.size(1) != config_.num_channels)
+    fail("pixel_values", "has shape " + shape_of(pixel_values) + "; expected [batch, " +
+                             std::to_string(config_.num_channels) + ", height, width]");
+  const std::vector<at::Tensor> head_masks = per_layer_head_mask(options.head_mask);
+
+  ModelOutput out;
+  at::Tensor x = embed(pixel_values.to(device_, at::kFloat), options);
+  if (options.output_hidden_states) out.hidden_states.push_back(x);
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    at::Tensor probs;
+    x = layers_[l].forward(x, activation_, head_masks[l], options.output_attentions ? &probs : nullptr);
+    if (options.output_hidden_states) out.hidden_states.push_back(x);
+    if (options.output_attentions) out.attentions.push_back(probs);
+  }
+  out.last_hidden_state = layernorm_(x);
+
+  const at::Tensor cls = out.cls_embedding();
+  if (has_classifier()) out.logits = classifier_(cls);
+  if (head_) {
+    out.projection = head_->forward(cls);
+    if (has_prototypes()) {
+      const at::Tensor z = l2_normalize(out.projection);
+      out.prototype_probs = at::softmax(at::matmul(z, prototypes_.t()) / kPrototypeTemperature, -1);
+    }
+  }
+  return out;
+}
+
+}  // namespace msnlens

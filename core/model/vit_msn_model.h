@@ -1,0 +1,109 @@
+#pragma once
+// ViT-MSN inference, mirroring transformers' ViTMSNModel / ViTMSNForImageClassification and
+// the original MSN encoder with its projection head and prototypes:
+//
+//   x_0     = [cls; patch_embed(pixels)] + pos_embed            (mask token / token dropping here)
+//   x_l     = x_{l-1} + Attn(LN_before(x_{l-1}))
+//   x_l     = x_l + MLP(LN_after(x_l))                          for l = 1..L
+//   out     = LN(x_L);  logits = classifier(out[:, 0])
+//   z       = MSN projection head(out[:, 0]);  p = softmax(cos(z, prototypes) / 0.1)
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checkpoint/tensor_map.h"
+#include "model/layers.h"
+#include "model/precision.h"
+#include "model/vit_msn_config.h"
+
+namespace msnlens {
+
+struct ForwardOptions {
+  at::Tensor head_mask;        // [heads] or [layers, heads]: multiplies attention probabilities
+  at::Tensor bool_masked_pos;  // [batch or 1, patches] bool: patch embedding -> mask token
+  at::Tensor keep_patches;     // [batch or 1, kept] int64: MSN token dropping (CLS always kept)
+  bool interpolate_pos_encoding = false;
+  bool output_attentions = true;
+  bool output_hidden_states = true;
+};
+
+struct ModelOutput {
+  at::Tensor last_hidden_state;           // [B, T, D], after the final LayerNorm
+  std::vector<at::Tensor> hidden_states;  // L + 1: embeddings, then each layer (before final LN)
+  std::vector<at::Tensor> attentions;     // L: [B, H, T, T], after head_mask
+  at::Tensor logits;                      // [B, labels]; only with a classifier
+  at::Tensor projection;                  // [B, out]; only with an MSN projection head
+  at::Tensor prototype_probs;             // [B, prototypes]; only with prototypes
+
+  at::Tensor cls_embedding() const { return last_hidden_state.select(1, 0); }
+};
+
+// Temperature of MSN's prototype assignment (the anchor-view temperature in the paper).
+constexpr double kPrototypeTemperature = 0.1;
+
+class ViTMSNModel {
+ public:
+  // `weights` use transformers' ViTMSN names without the "vit." prefix, plus "classifier.*",
+  // "projection_head.*" and "prototypes" (checkpoint/key_layout.h produces them). Every tensor
+  // must be used and shaped as `config` says; `where` names the source in errors.
+  ViTMSNModel(const ViTMSNConfig& config, const TensorMap& weights, const std::string& where);
+
+  // Inputs may live on any device; outputs are on the model's device, float32.
+  ModelOutput forward(const at::Tensor& pixel_values, const ForwardOptions& options = {}) const;
+
+  // Moves weights; GEMM weights take the precision's dtype, norms stay float32.
+  void to(at::Device device, Precision precision);
+
+  const ViTMSNConfig& config() const { return config_; }
+  at::Device device() const { return device_; }
+  Precision precision() const { return precision_; }
+  bool has_classifier() const { return classifier_.weight.defined(); }
+  bool has_mask_token() const { return mask_token_.defined(); }
+  bool has_projection_head() const { return head_.has_value(); }
+  bool has_prototypes() const { return prototypes_.defined(); }
+  std::int64_t num_labels() const { return has_classifier() ? classifier_.out_features() : 0; }
+  std::int64_t num_prototypes() const { return has_prototypes() ? prototypes_.size(0) : 0; }
+  std::int64_t num_parameters() const { return num_parameters_; }
+
+ private:
+  struct SelfAttention {
+    Linear qkv;     // query, key and value fused: [3 * hidden, hidden]
+    Linear output;
+    std::int64_t num_heads = 0;
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& head_mask, at::Tensor* probs_out) const;
+  };
+  struct EncoderLayer {
+    LayerNorm layernorm_before;
+    SelfAttention attention;
+    LayerNorm layernorm_after;
+    Linear intermediate, output;
+    at::Tensor forward(const at::Tensor& x, const Activation& act, const at::Tensor& head_mask,
+                       at::Tensor* probs_out) const;
+  };
+  struct ProjectionHead {  // MSN: fc1 -> [bn1] -> GELU -> fc2 -> [bn2] -> GELU -> fc3
+    Linear fc1, fc2, fc3;
+    std::optional<BatchNorm1d> bn1, bn2;
+    at::Tensor forward(const at::Tensor& cls) const;
+  };
+
+  at::Tensor embed(const at::Tensor& pixel_values, const ForwardOptions& options) const;
+  at::Tensor position_embeddings_for(std::int64_t height, std::int64_t width, bool interpolate) const;
+  std::vector<at::Tensor> per_layer_head_mask(const at::Tensor& head_mask) const;
+
+  ViTMSNConfig config_;
+  Activation activation_;
+  at::Device device_ = at::kCPU;
+  Precision precision_ = Precision::FP32;
+  std::int64_t num_parameters_ = 0;
+
+  at::Tensor patch_weight_, patch_bias_;  // the patch-embedding conv: [hidden, channels, p, p]
+  at::Tensor cls_token_, mask_token_, position_embeddings_;
+  std::vector<EncoderLayer> layers_;
+  LayerNorm layernorm_;
+  Linear classifier_;
+  std::optional<ProjectionHead> head_;
+  at::Tensor prototypes_;  // [K, out], L2-normalised at load
+};
+
+}  // namespace msnlens
