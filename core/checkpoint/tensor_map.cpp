@@ -1,7 +1,6 @@
 #include "checkpoint/tensor_map.h"
 
 #include <limits>
-#include <sstream>
 
 #include "common/error.h"
 
@@ -35,10 +34,20 @@ at::Tensor tensor_from_file(const MappedFilePtr& file, std::uint64_t offset, std
   return at::from_blob(const_cast<std::uint8_t*>(ptr), {numel}, [keep = file](void*) {}, options);
 }
 
-std::string describe(const at::Tensor& t) {
-  std::ostringstream s;
-  s << c10::toString(t.scalar_type()) << t.sizes();
-  return s.str();
+std::string dtype_name(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kShort: return "int16";
+    case at::kChar: return "int8";
+    case at::kByte: return "uint8";
+    case at::kBool: return "bool";
+    default: return c10::toString(type);
+  }
 }
 
 }  // namespace msnlens

@@ -23,7 +23,7 @@ std::int64_t checked_numel(const std::vector<std::int64_t>& shape, const std::st
 at::Tensor tensor_from_file(const MappedFilePtr& file, std::uint64_t offset, std::int64_t numel,
                             at::ScalarType dtype);
 
-// "float32[1, 197, 384]" — for messages.
-std::string describe(const at::Tensor& t);
+// "float32", "bfloat16", "int64": the names PyTorch users know.
+std::string dtype_name(at::ScalarType type);
 
 }  // namespace msnlens

@@ -88,9 +88,11 @@ fs::path find_weights(const fs::path& dir) {
   fail(dir.string(), "several weight files; pass one of them as --model");
 }
 
-std::string dtype_names(const TensorMap& tensors) {
+// The dtypes weights are stored in (BatchNorm's integer step counter aside).
+std::string stored_dtypes(const TensorMap& weights) {
   std::set<std::string> names;
-  for (const auto& [k, t] : tensors) names.insert(c10::toString(t.scalar_type()));
+  for (const auto& [k, t] : weights)
+    if (t.is_floating_point()) names.insert(dtype_name(t.scalar_type()));
   std::string s;
   for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
   return s;
@@ -125,7 +127,7 @@ LoadedModel load_model(const fs::path& path, const ConfigOverride& config_overri
     s.files.push_back(f.string());
     s.file_bytes += fs::file_size(f, ec);
   }
-  s.stored_dtype = dtype_names(raw.tensors);
+  s.stored_dtype = stored_dtypes(weights.tensors);
   if (original)
     for (const auto& key : {"epoch", "lr", "batch_size", "world_size", "loss", "temperature"})
       if (raw.scalars.count(key)) s.training[key] = raw.scalars[key];

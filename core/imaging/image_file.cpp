@@ -49,6 +49,8 @@ RgbImage to_rgb8(const cv::Mat& m, const std::string& where) {
 
 RgbImage decode_image(const std::vector<std::uint8_t>& bytes, const std::string& where) {
   const ImageHeader header = read_image_header(bytes.data(), bytes.size(), where);
+  if (header.format == "JPEG" && !jpeg_is_complete(bytes.data(), bytes.size()))
+    fail(where, "truncated JPEG (no end-of-image marker)");
   cv::Mat decoded;
   try {
     // Not IMREAD_UNCHANGED: with it OpenCV would skip the EXIF orientation.

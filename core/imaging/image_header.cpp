@@ -78,7 +78,33 @@ ImageHeader webp(const Bytes& b, const std::string& where) {
   fail(where, "unknown WebP variant");
 }
 
+// Offset of the first start-of-scan segment's data, or 0.
+std::size_t jpeg_scan_start(const Bytes& b) {
+  std::size_t pos = 2;
+  while (b.has(pos, 4)) {
+    if (b.be(pos, 1) != 0xFF) return 0;
+    const std::uint32_t marker = b.be(pos + 1, 1);
+    if (marker == 0xFF) { ++pos; continue; }
+    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { pos += 2; continue; }
+    const std::uint32_t len = b.be(pos + 2, 2);
+    if (marker == 0xDA) return pos + 2 + len;
+    if (len < 2) return 0;
+    pos += 2 + len;
+  }
+  return 0;
+}
+
 }  // namespace
+
+bool jpeg_is_complete(const std::uint8_t* data, std::size_t size) {
+  const std::string where = "jpeg";
+  const std::size_t scan = jpeg_scan_start(Bytes(data, size, where));
+  if (scan == 0 || scan >= size) return false;
+  // Entropy-coded data escapes 0xFF as FF 00, so FF D9 there can only be the end marker.
+  for (std::size_t i = scan; i + 1 < size; ++i)
+    if (data[i] == 0xFF && data[i + 1] == 0xD9) return true;
+  return false;
+}
 
 ImageHeader read_image_header(const std::uint8_t* data, std::size_t size, const std::string& where) {
   const Bytes b(data, size, where);

@@ -20,4 +20,8 @@ constexpr std::int64_t kMaxImagePixels = 178'956'970;
 // Throws Error naming `where` for unknown formats and truncated or inconsistent headers.
 ImageHeader read_image_header(const std::uint8_t* data, std::size_t size, const std::string& where);
 
+// A JPEG cut short still decodes (libjpeg fills the rest with gray); a complete one has an
+// end-of-image marker after its first scan. Pillow refuses truncated files, and so do we.
+bool jpeg_is_complete(const std::uint8_t* data, std::size_t size);
+
 }  // namespace msnlens
