@@ -5,7 +5,11 @@ set(MSNLENS_WITH_CUDA OFF)
 if(TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY)
   set(MSNLENS_WITH_CUDA ON)
 endif()
-message(STATUS "LibTorch ${Torch_VERSION}; CUDA: ${MSNLENS_WITH_CUDA}")
+# LibTorch 2.12 and later refuse to compile below C++20.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.12 AND CMAKE_CXX_STANDARD LESS 20)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
+message(STATUS "LibTorch ${Torch_VERSION}; CUDA: ${MSNLENS_WITH_CUDA}; C++${CMAKE_CXX_STANDARD}")
 
 # Header-only libraries: packaged CMake configs where they exist, else plain headers found on
 # CMAKE_INCLUDE_PATH (machines without the Debian packages, such as GPU boxes).

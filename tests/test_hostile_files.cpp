@@ -26,7 +26,12 @@ std::string le32(std::uint32_t v) { return le64(v).substr(0, 4); }
 template <std::size_t N>
 std::string raw(const char (&s)[N]) { return std::string(s, N - 1); }
 // Pickle BINUNICODE.
-std::string unicode(const std::string& s) { return "X" + le32(static_cast<std::uint32_t>(s.size())) + s; }
+std::string unicode(const std::string& s) {
+  std::string out = "X";  // appended piecewise: GCC 12 -O3 misreads "X" + ... (bogus -Wstringop-overflow)
+  out += le32(static_cast<std::uint32_t>(s.size()));
+  out += s;
+  return out;
+}
 
 // A safetensors file from a header text and a data section.
 std::string safetensors_bytes(const std::string& header, const std::string& data) {
