@@ -3,17 +3,12 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/json_file.h"
 
 namespace msnlens {
 namespace {
 
 using nlohmann::json;
-
-void read_bool(const json& j, const char* key, bool& out, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return;
-  if (!j[key].is_boolean()) fail(where + ": field \"" + key + "\"", "expected true or false");
-  out = j[key].get<bool>();
-}
 
 void read_triple(const json& j, const char* key, std::array<double, 3>& out, const std::string& where) {
   if (!j.contains(key) || j[key].is_null()) return;
@@ -46,9 +41,9 @@ PreprocessorConfig PreprocessorConfig::imagenet(int size) {
 
 void PreprocessorConfig::update(const json& j, const std::string& where) {
   if (!j.is_object()) fail(where, "preprocessor config is not a JSON object");
-  read_bool(j, "do_resize", do_resize, where);
-  read_bool(j, "do_rescale", do_rescale, where);
-  read_bool(j, "do_normalize", do_normalize, where);
+  read_field(j, "do_resize", do_resize, where);
+  read_field(j, "do_rescale", do_rescale, where);
+  read_field(j, "do_normalize", do_normalize, where);
   if (j.contains("size") && !j["size"].is_null()) {
     const json& s = j["size"];
     const std::string field = where + ": field \"size\"";
@@ -67,10 +62,7 @@ void PreprocessorConfig::update(const json& j, const std::string& where) {
       fail(where + ": field \"resample\"", "expected a PIL filter number 0..5");
     resample = static_cast<ResampleFilter>(r.get<int>());
   }
-  if (j.contains("rescale_factor") && !j["rescale_factor"].is_null()) {
-    if (!j["rescale_factor"].is_number()) fail(where + ": field \"rescale_factor\"", "expected a number");
-    rescale_factor = j["rescale_factor"].get<double>();
-  }
+  read_field(j, "rescale_factor", rescale_factor, where);
   read_triple(j, "image_mean", image_mean, where);
   read_triple(j, "image_std", image_std, where);
   for (const double s : image_std)

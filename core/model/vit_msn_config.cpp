@@ -4,33 +4,11 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_file.h"
 
 namespace msnlens {
-namespace {
 
 using nlohmann::json;
-
-template <typename T>
-void read_field(const json& j, const char* key, T& out, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return;
-  const json& v = j[key];
-  const std::string field = where + ": field \"" + key + "\"";
-  if constexpr (std::is_same_v<T, bool>) {
-    if (!v.is_boolean()) fail(field, "expected true or false");
-    out = v.get<bool>();
-  } else if constexpr (std::is_integral_v<T>) {
-    if (!v.is_number_integer()) fail(field, "expected an integer");
-    out = v.get<T>();
-  } else if constexpr (std::is_floating_point_v<T>) {
-    if (!v.is_number()) fail(field, "expected a number");
-    out = v.get<T>();
-  } else {
-    if (!v.is_string()) fail(field, "expected a string");
-    out = v.get<std::string>();
-  }
-}
-
-}  // namespace
 
 const std::vector<std::string>& known_activations() {
   static const std::vector<std::string> names = {"gelu", "gelu_new", "gelu_pytorch_tanh",
