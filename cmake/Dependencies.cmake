@@ -1,8 +1,11 @@
 # LibTorch: Debian's libtorch-dev (1.13, CPU) or an official LibTorch 2.x, CUDA or not
 # (point CMAKE_PREFIX_PATH at it, e.g. python3 -c 'import torch; print(torch.utils.cmake_prefix_path)').
 find_package(Torch REQUIRED)
+# With a CUDA LibTorch the engine also uses its CUDA C++ API (device names, CUDA graphs);
+# -DMSNLENS_CUDA_API=OFF builds without it (CUDA then still runs, through plain ATen calls).
+option(MSNLENS_CUDA_API "Use LibTorch's CUDA C++ API when LibTorch has CUDA" ON)
 set(MSNLENS_WITH_CUDA OFF)
-if(TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY)
+if(MSNLENS_CUDA_API AND (TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY))
   set(MSNLENS_WITH_CUDA ON)
 endif()
 # LibTorch 2.12 and later refuse to compile below C++20.

@@ -16,7 +16,8 @@
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "engine/inference_session.h"
-#ifdef MSNLENS_HAVE_IMAGEIO
+#include "build_config.h"
+#if MSNLENS_HAVE_IMAGEIO
 #include "imaging/image_file.h"
 #endif
 
@@ -91,10 +92,7 @@ at::Tensor read_inputs(const std::string& path, ForwardOptions& options) {
   if (!pixels.defined()) fail(path, "has no tensor \"inputs.pixel_values\"");
   options.head_mask = take("inputs.head_mask");
   options.bool_masked_pos = take("inputs.bool_masked_pos");
-  if (options.bool_masked_pos.defined()) options.bool_masked_pos = options.bool_masked_pos.to(at::kBool);
   options.keep_patches = take("inputs.keep_patches");
-  if (options.keep_patches.defined() && options.keep_patches.is_floating_point())
-    fail(path, "inputs.keep_patches must hold integer patch indices");
   return pixels.to(at::kFloat);
 }
 
@@ -112,7 +110,7 @@ void write_tensors(const std::string& path, const at::Tensor& pixels, const Mode
 int run_infer(const Args& a) {
   if (a.image.empty() == a.inputs.empty()) fail("infer", "give exactly one of --image or --inputs");
   const auto t0 = Clock::now();
-  const InferenceSession session(load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config)), {a.device, parse_precision(a.precision)});
+  const InferenceSession session(load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config)), {a.device, parse_precision_option(a.precision)});
   const double load_ms = ms_since(t0);
 
   ForwardOptions options;
@@ -122,7 +120,7 @@ int run_infer(const Args& a) {
   if (!a.inputs.empty()) {
     pixels = read_inputs(a.inputs, options);
   } else {
-#ifdef MSNLENS_HAVE_IMAGEIO
+#if MSNLENS_HAVE_IMAGEIO
     pixels = session.preprocess(read_image(a.image));
 #else
     fail(a.image, "this build has no image decoding (OpenCV was not found); use --inputs");
@@ -206,7 +204,8 @@ int main(int argc, char** argv) {
   infer->add_flag("--interpolate-pos-encoding", a.interpolate, "accept input sizes other than the model's");
   infer->add_option("--topk", a.topk, "how many classes to report")->check(CLI::Range(1, 100000));
   infer->add_option("--device", a.device, "auto, cpu, cuda or cuda:N");
-  infer->add_option("--precision", a.precision, "fp32, bf16 or fp16")->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  infer->add_option("--precision", a.precision, "fp32 (default: exact), bf16, fp16, or auto (fastest within the documented bounds)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
   infer->add_option("--tensors", a.tensors_out, "write every output tensor (float32 safetensors) here");
   CLI11_PARSE(app, argc, argv);
 

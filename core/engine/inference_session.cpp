@@ -4,9 +4,16 @@
 
 #ifdef MSNLENS_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+
+#include "engine/cuda_graphs.h"
+#else
+namespace msnlens {
+class CudaGraphCache {};  // CUDA graphs need LibTorch's CUDA API
+}  // namespace msnlens
 #endif
 
 #include "common/error.h"
+#include "engine/cpu_threads.h"
 
 namespace msnlens {
 
@@ -26,12 +33,41 @@ at::Device resolve_device(const std::string& name) {
   fail("device", "\"" + name + "\" is not a device (use auto, cpu, cuda or cuda:N)");
 }
 
+Precision default_precision(at::Device device) {
+  if (device.is_cuda()) {
+#ifdef MSNLENS_WITH_CUDA
+    return at::cuda::getDeviceProperties(device.index())->major >= 8 ? Precision::BF16 : Precision::FP16;
+#else
+    return Precision::FP16;
+#endif
+  }
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") ? Precision::BF16 : Precision::FP32;
+}
+
+std::optional<Precision> parse_precision_option(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  return parse_precision(name);
+}
+
 InferenceSession::InferenceSession(LoadedModel loaded, const SessionOptions& options) : loaded_(std::move(loaded)) {
   const at::Device device = resolve_device(options.device);
-  if (options.precision == Precision::FP16 && !device.is_cuda())
+  const Precision precision = options.precision.value_or(default_precision(device));
+  if (precision == Precision::FP16 && !device.is_cuda())
     fail("precision", "fp16 is for CUDA devices; on the CPU use bf16 or fp32");
-  loaded_.model->to(device, options.precision);
+  if (!device.is_cuda()) configure_cpu_threads(precision);
+  // A private copy: moving it to a device or precision must not touch the caller's model,
+  // which may serve other sessions (the copy shares weights until `to` replaces them).
+  loaded_.model = std::make_shared<ViTMSNModel>(*loaded_.model);
+  loaded_.model->to(device, precision);
+#ifdef MSNLENS_WITH_CUDA
+  if (device.is_cuda() && options.cuda_graphs) graphs_ = std::make_unique<CudaGraphCache>(loaded_.model);
+#endif
 }
+
+InferenceSession::~InferenceSession() = default;
+InferenceSession::InferenceSession(InferenceSession&&) noexcept = default;
+InferenceSession& InferenceSession::operator=(InferenceSession&&) noexcept = default;
 
 std::string InferenceSession::device_name() const {
 #ifdef MSNLENS_WITH_CUDA
@@ -42,7 +78,12 @@ std::string InferenceSession::device_name() const {
 }
 
 ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+#ifdef MSNLENS_WITH_CUDA
+  ModelOutput out = graphs_ ? graphs_->run(pixel_values.to(device(), at::kFloat), model().prepare(pixel_values, options))
+                            : model().forward(pixel_values, options);
+#else
   ModelOutput out = model().forward(pixel_values, options);
+#endif
   auto host = [](at::Tensor& t) {
     if (t.defined()) t = t.to(at::kCPU, at::kFloat);
   };

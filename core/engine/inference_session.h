@@ -2,6 +2,8 @@
 // A loaded model placed on a device at a precision, with its preprocessing: the one object
 // front ends (CLI, app worker, bench) drive. Outputs always come back as CPU float32.
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,9 +13,12 @@
 namespace msnlens {
 
 struct SessionOptions {
-  std::string device = "auto";  // "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
-  Precision precision = Precision::FP32;
+  std::string device = "auto";          // "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
+  std::optional<Precision> precision;   // unset: default_precision(device)
+  bool cuda_graphs = true;              // replay forwards as CUDA graphs (CUDA builds only)
 };
+
+class CudaGraphCache;
 
 struct Prediction {
   std::int64_t index = 0;
@@ -38,8 +43,14 @@ class InferenceSession {
   at::Tensor preprocess(const RgbImage& image) const { return msnlens::preprocess(image, preprocessor()); }
   ModelOutput run(const at::Tensor& pixel_values, const ForwardOptions& options = {}) const;
 
+  ~InferenceSession();
+  InferenceSession(InferenceSession&&) noexcept;
+  InferenceSession& operator=(InferenceSession&&) noexcept;
+
  private:
   LoadedModel loaded_;
+  // Captured graphs are a cache: filling it does not change what run() returns.
+  mutable std::unique_ptr<CudaGraphCache> graphs_;
 };
 
 // The k most probable classes of one row of logits, labelled from the config's id2label.
@@ -47,5 +58,12 @@ std::vector<Prediction> top_k(const at::Tensor& logits, std::int64_t k, const Vi
 
 // Resolves "auto" / "cpu" / "cuda[:N]" against what this LibTorch and machine offer.
 at::Device resolve_device(const std::string& name);
+
+// The fastest precision whose results stay within the bounds README.md states: bf16 on GPUs
+// that have it and on CPUs with native bf16 (AVX512-BF16 / AMX), fp16 on older GPUs, else fp32.
+Precision default_precision(at::Device device);
+
+// "fp32" | "bf16" | "fp16" | "auto" (nullopt); throws Error otherwise.
+std::optional<Precision> parse_precision_option(const std::string& name);
 
 }  // namespace msnlens

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/torch_compat.h"
 #include "model/weight_binder.h"
 
 namespace msnlens {
@@ -152,7 +153,10 @@ at::Tensor ViTMSNModel::position_embeddings_for(std::int64_t height, std::int64_
   return at::cat({position_embeddings_.slice(1, 0, 1), resized.permute({0, 2, 3, 1}).reshape({1, -1, d})}, 1);
 }
 
-at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptions& o) const {
+ForwardOptions ViTMSNModel::prepare(const at::Tensor& pixel_values, const ForwardOptions& o) const {
+  if (pixel_values.dim() != 4 || pixel_values.size(1) != config_.num_channels)
+    fail("pixel_values", "has shape " + shape_of(pixel_values) + "; expected [batch, " +
+                             std::to_string(config_.num_channels) + ", height, width]");
   const std::int64_t batch = pixel_values.size(0), height = pixel_values.size(2), width = pixel_values.size(3);
   const std::int64_t p = config_.patch_size;
   if (!o.interpolate_pos_encoding && (height != config_.image_size || width != config_.image_size))
@@ -162,67 +166,80 @@ at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptio
   if (height < p || width < p)
     fail("pixel_values", "image of " + std::to_string(height) + "x" + std::to_string(width) +
                              " is smaller than one " + std::to_string(p) + "-pixel patch");
+  const std::int64_t patches = (height / p) * (width / p);
 
-  at::Tensor x = at::conv2d(pixel_values.to(patch_weight_.scalar_type()), patch_weight_, patch_bias_, /*stride=*/{p, p});
-  x = x.flatten(2).transpose(1, 2).to(at::kFloat);  // [B, patches, D]
-  const std::int64_t patches = x.size(1);
-
+  ForwardOptions out = o;
+  if (o.head_mask.defined()) {
+    const std::int64_t layers = config_.num_hidden_layers, heads = config_.num_attention_heads;
+    const bool per_head = o.head_mask.dim() == 1 && o.head_mask.size(0) == heads;
+    const bool per_layer = o.head_mask.dim() == 2 && o.head_mask.size(0) == layers && o.head_mask.size(1) == heads;
+    if (!per_head && !per_layer)
+      fail("head_mask", "has shape " + shape_of(o.head_mask) + "; expected [" + std::to_string(heads) + "] or [" +
+                            std::to_string(layers) + ", " + std::to_string(heads) + "]");
+    out.head_mask = o.head_mask.to(device_, at::kFloat).expand({layers, heads}).contiguous();
+  }
   if (o.bool_masked_pos.defined()) {
     if (!has_mask_token())
       fail("bool_masked_pos", "this checkpoint has no mask token (embeddings.mask_token); "
                               "mask by dropping tokens (keep_patches) instead");
-    const at::Tensor m = per_row(o.bool_masked_pos.to(device_), batch, "bool_masked_pos");
-    if (m.size(1) != patches)
-      fail("bool_masked_pos", "has " + std::to_string(m.size(1)) + " entries per image; the input has " +
+    out.bool_masked_pos = per_row(o.bool_masked_pos.to(device_, at::kBool), batch, "bool_masked_pos");
+    if (out.bool_masked_pos.size(1) != patches)
+      fail("bool_masked_pos", "has " + std::to_string(out.bool_masked_pos.size(1)) + " entries per image; the input has " +
                                   std::to_string(patches) + " patches");
-    const at::Tensor mask = m.unsqueeze(-1).to(at::kFloat);
+  }
+  if (o.keep_patches.defined()) {
+    if (o.keep_patches.is_floating_point()) fail("keep_patches", "must hold integer patch indices");
+    out.keep_patches = per_row(o.keep_patches.to(device_, at::kLong), batch, "keep_patches").contiguous();
+    if (out.keep_patches.numel() > 0) {
+      const auto lo = out.keep_patches.min().item<std::int64_t>(), hi = out.keep_patches.max().item<std::int64_t>();
+      if (lo < 0 || hi >= patches)
+        fail("keep_patches", "index " + std::to_string(lo < 0 ? lo : hi) + " is outside 0.." + std::to_string(patches - 1));
+    }
+  }
+  return out;
+}
+
+at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptions& o) const {
+  const std::int64_t batch = pixel_values.size(0), height = pixel_values.size(2), width = pixel_values.size(3);
+  const std::int64_t p = config_.patch_size;
+  at::Tensor x = at::conv2d(pixel_values.to(patch_weight_.scalar_type()), patch_weight_, patch_bias_, /*stride=*/{p, p});
+  x = x.flatten(2).transpose(1, 2).to(at::kFloat);  // [B, patches, D]
+
+  if (o.bool_masked_pos.defined()) {
+    const at::Tensor mask = o.bool_masked_pos.unsqueeze(-1).to(at::kFloat);
     x = x * (1.0 - mask) + mask_token_.expand_as(x) * mask;
   }
-
   x = at::cat({cls_token_.expand({batch, 1, -1}), x}, 1);
   x = x + position_embeddings_for(height, width, o.interpolate_pos_encoding);
-
   if (o.keep_patches.defined()) {
     // MSN's masking: drop patch tokens after position embeddings are added; CLS stays first.
-    const at::Tensor keep = per_row(o.keep_patches.to(device_, at::kLong), batch, "keep_patches");
-    if (keep.numel() > 0) {
-      const auto lo = keep.min().item<std::int64_t>(), hi = keep.max().item<std::int64_t>();
-      if (lo < 0 || hi >= patches)
-        fail("keep_patches", "index " + std::to_string(lo < 0 ? lo : hi) + " is outside 0.." +
-                                 std::to_string(patches - 1));
-    }
+    const at::Tensor& keep = o.keep_patches;
     const at::Tensor kept = x.slice(1, 1).gather(1, keep.unsqueeze(-1).expand({batch, keep.size(1), x.size(2)}));
     x = at::cat({x.slice(1, 0, 1), kept}, 1);
   }
   return x;
 }
 
-std::vector<at::Tensor> ViTMSNModel::per_layer_head_mask(const at::Tensor& head_mask) const {
-  const std::int64_t layers = config_.num_hidden_layers, heads = config_.num_attention_heads;
-  std::vector<at::Tensor> masks(static_cast<std::size_t>(layers));
-  if (!head_mask.defined()) return masks;
-  const at::Tensor m = head_mask.to(device_, at::kFloat);
-  const bool per_head = m.dim() == 1 && m.size(0) == heads;
-  const bool per_layer = m.dim() == 2 && m.size(0) == layers && m.size(1) == heads;
-  if (!per_head && !per_layer)
-    fail("head_mask", "has shape " + shape_of(m) + "; expected [" + std::to_string(heads) + "] or [" +
-                          std::to_string(layers) + ", " + std::to_string(heads) + "]");
-  for (std::int64_t l = 0; l < layers; ++l)
-    masks[static_cast<std::size_t>(l)] = (per_head ? m : m[l]).view({1, heads, 1, 1});
-  return masks;
-}
-
 at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Tensor& head_mask,
                                                at::Tensor* probs_out) const {
   const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;
   const at::Tensor heads = qkv(x).view({b, t, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
-  const at::Tensor q = heads[0] * (1.0 / std::sqrt(static_cast<double>(hd))), k = heads[1], v = heads[2];
-  // Softmax in float32 whatever the GEMM dtype, as transformers' eager attention does.
-  at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1, at::kFloat);
-  if (head_mask.defined()) probs = probs * head_mask;
-  const at::Tensor context = at::matmul(probs.to(v.scalar_type()), v).transpose(1, 2).reshape({b, t, d});
-  if (probs_out != nullptr) *probs_out = probs;
-  return output(context).to(at::kFloat);
+  const at::Tensor q = heads[0], k = heads[1], v = heads[2];
+  at::Tensor context;
+  if (probs_out == nullptr) {
+    // Nobody looks at the maps: fused attention, and head_mask scales each head's output,
+    // which equals scaling its probabilities.
+    context = fused_attention(q, k, v);
+    if (head_mask.defined()) context = context * head_mask.to(context.scalar_type());
+  } else {
+    // Softmax in float32 whatever the GEMM dtype, as transformers' eager attention does.
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    at::Tensor probs = at::softmax(at::matmul(q * scale, k.transpose(-2, -1)), -1, at::kFloat);
+    if (head_mask.defined()) probs = probs * head_mask;
+    context = at::matmul(probs.to(v.scalar_type()), v);
+    *probs_out = probs;
+  }
+  return output(context.transpose(1, 2).reshape({b, t, d})).to(at::kFloat);
 }
 
 at::Tensor ViTMSNModel::EncoderLayer::forward(const at::Tensor& x, const Activation& act,
@@ -242,17 +259,20 @@ at::Tensor ViTMSNModel::ProjectionHead::forward(const at::Tensor& cls) const {
 
 ModelOutput ViTMSNModel::forward(const at::Tensor& pixel_values, const ForwardOptions& options) const {
   c10::InferenceMode guard;
-  if (pixel_values.dim() != 4 || pixel_values.size(1) != config_.num_channels)
-    fail("pixel_values", "has shape " + shape_of(pixel_values) + "; expected [batch, " +
-                             std::to_string(config_.num_channels) + ", height, width]");
-  const std::vector<at::Tensor> head_masks = per_layer_head_mask(options.head_mask);
+  return forward_prepared(pixel_values.to(device_, at::kFloat), prepare(pixel_values, options));
+}
 
+ModelOutput ViTMSNModel::forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+  c10::InferenceMode guard;
   ModelOutput out;
-  at::Tensor x = embed(pixel_values.to(device_, at::kFloat), options);
+  at::Tensor x = embed(pixel_values, options);
   if (options.output_hidden_states) out.hidden_states.push_back(x);
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     at::Tensor probs;
-    x = layers_[l].forward(x, activation_, head_masks[l], options.output_attentions ? &probs : nullptr);
+    const at::Tensor head_mask = options.head_mask.defined()
+                                     ? options.head_mask[static_cast<std::int64_t>(l)].view({1, -1, 1, 1})
+                                     : at::Tensor();
+    x = layers_[l].forward(x, activation_, head_mask, options.output_attentions ? &probs : nullptr);
     if (options.output_hidden_states) out.hidden_states.push_back(x);
     if (options.output_attentions) out.attentions.push_back(probs);
   }

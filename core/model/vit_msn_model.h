@@ -49,8 +49,16 @@ class ViTMSNModel {
   // must be used and shaped as `config` says; `where` names the source in errors.
   ViTMSNModel(const ViTMSNConfig& config, const TensorMap& weights, const std::string& where);
 
-  // Inputs may live on any device; outputs are on the model's device, float32.
+  // Inputs may live on any device; outputs are on the model's device, float32. Invalid inputs
+  // (shapes, indices, a mask without a mask token) throw Error naming the input.
   ModelOutput forward(const at::Tensor& pixel_values, const ForwardOptions& options = {}) const;
+
+  // forward() in two halves. prepare() validates the options for this input and returns them on
+  // the model's device in canonical shapes (head_mask [layers, heads], masks [batch, n]); it may
+  // wait for the device. forward_prepared() then only computes, never synchronising with the
+  // host, so it can be captured into a CUDA graph. pixel_values must be on the device, float32.
+  ForwardOptions prepare(const at::Tensor& pixel_values, const ForwardOptions& options) const;
+  ModelOutput forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& prepared) const;
 
   // Moves weights; GEMM weights take the precision's dtype, norms stay float32.
   void to(at::Device device, Precision precision);
@@ -89,7 +97,6 @@ class ViTMSNModel {
 
   at::Tensor embed(const at::Tensor& pixel_values, const ForwardOptions& options) const;
   at::Tensor position_embeddings_for(std::int64_t height, std::int64_t width, bool interpolate) const;
-  std::vector<at::Tensor> per_layer_head_mask(const at::Tensor& head_mask) const;
 
   ViTMSNConfig config_;
   Activation activation_;

@@ -1,0 +1,25 @@
+#pragma once
+// Every difference between the LibTorch versions MSN Lens builds against (Debian's 1.13 and
+// official 2.x releases) lives here.
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <cmath>
+
+namespace msnlens {
+
+// softmax(q k^T / sqrt(d)) v for [B, H, T, d] inputs, when the probabilities are not wanted.
+// LibTorch 2.0 added fused scaled-dot-product attention (flash / memory-efficient kernels on
+// CUDA, a flash kernel on the CPU) that never materialises the T x T probabilities.
+inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v);
+#else
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const at::Tensor probs = at::softmax(at::matmul(q * scale, k.transpose(-2, -1)), -1, at::kFloat);
+  return at::matmul(probs.to(v.scalar_type()), v);
+#endif
+}
+
+}  // namespace msnlens

@@ -1,0 +1,50 @@
+#include "engine/cpu_threads.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <sched.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace msnlens {
+
+CpuThreads threads_for(Precision precision, int cores) {
+  if (precision == Precision::FP32) return {1, cores};
+  return {cores, 1};
+}
+
+int available_cores() {
+  if (const char* env = std::getenv("MSNLENS_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  // Physical cores this process may run on: hyperthread siblings share one core's GEMM units.
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0) return std::max(1u, std::thread::hardware_concurrency());
+  std::set<std::pair<std::string, std::string>> cores;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &mask)) continue;
+    const std::string topo = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    std::ifstream package(topo + "physical_package_id"), core(topo + "core_id");
+    std::string p, c;
+    if (!(package >> p) || !(core >> c)) p = "cpu", c = std::to_string(cpu);
+    cores.emplace(p, c);
+  }
+  return std::max<int>(1, static_cast<int>(cores.size()));
+}
+
+CpuThreads configure_cpu_threads(Precision precision) {
+  const CpuThreads t = threads_for(precision, available_cores());
+  at::set_num_threads(t.torch);
+  // Looked up at run time: the BLAS behind LibTorch is whatever libblas.so.3 points to.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(t.blas);
+  return t;
+}
+
+}  // namespace msnlens
