@@ -144,11 +144,12 @@ std::map<std::string, json> run_reference(const std::string& python, const json&
   std::map<std::string, json> out;
   char line[4096];
   while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    std::cerr << "  reference: " << line;
     try {
       const json j = json::parse(line);
       out[j["name"].get<std::string>()] = j;
     } catch (const json::exception&) {
-      std::cerr << "reference: " << line;
+      // not a result line: already echoed above
     }
   }
   if (pclose(pipe) != 0) std::cerr << "msnlens-bench: the eager reference failed; ratios are missing\n";
@@ -277,8 +278,12 @@ int run(int argc, char** argv) {
     if (r.max_diff) j["max_abs_diff"] = *r.max_diff;
     out.push_back(j);
   }
+  std::cout << std::flush;
   if (!json_out.empty()) std::ofstream(json_out) << json{{"device", dev.str()}, {"cores", available_cores()}, {"cases", out}}.dump(2) << "\n";
-  fs::remove_all(dir);
+  // File by file rather than fs::remove_all, which crashed (SIGSEGV) when built with a newer GCC
+  // than the libstdc++ the GPU machine ran it with.
+  for (const auto& entry : std::vector<fs::directory_entry>(fs::directory_iterator(dir), {})) fs::remove(entry.path());
+  fs::remove(dir);
   return 0;
 }
 
