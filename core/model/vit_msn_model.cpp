@@ -67,9 +67,12 @@ ViTMSNModel::ViTMSNModel(const ViTMSNConfig& config, const TensorMap& weights, c
     const Linear q = bind_linear(w, l + "attention.attention.query", d, d, config_.qkv_bias);
     const Linear k = bind_linear(w, l + "attention.attention.key", d, d, config_.qkv_bias);
     const Linear v = bind_linear(w, l + "attention.attention.value", d, d, config_.qkv_bias);
-    // One GEMM instead of three: the fused layout the original MSN code uses.
-    layer.attention.qkv.weight = at::cat({q.weight, k.weight, v.weight}, 0);
-    if (config_.qkv_bias) layer.attention.qkv.bias = at::cat({q.bias, k.bias, v.bias}, 0);
+    // One GEMM instead of three (the fused layout the original MSN code uses), with the
+    // 1/sqrt(head_dim) of the attention scores folded into the query rows. For 64-dim heads
+    // (every released model) the factor is 1/8, a power of two, so results are unchanged.
+    const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+    layer.attention.qkv.weight = at::cat({q.weight * scale, k.weight, v.weight}, 0);
+    if (config_.qkv_bias) layer.attention.qkv.bias = at::cat({q.bias * scale, k.bias, v.bias}, 0);
     layer.attention.output = bind_linear(w, l + "attention.output.dense", d, d);
     layer.attention.num_heads = config_.num_attention_heads;
     layer.intermediate = bind_linear(w, l + "intermediate.dense", inner, d);
@@ -222,19 +225,18 @@ at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptio
 
 at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Tensor& head_mask,
                                                at::Tensor* probs_out) const {
-  const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;
+  const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;  // q is pre-scaled
   const at::Tensor heads = qkv(x).view({b, t, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
   const at::Tensor q = heads[0], k = heads[1], v = heads[2];
   at::Tensor context;
   if (probs_out == nullptr) {
     // Nobody looks at the maps: fused attention, and head_mask scales each head's output,
     // which equals scaling its probabilities.
-    context = fused_attention(q, k, v);
+    context = fused_attention_prescaled(q, k, v);
     if (head_mask.defined()) context = context * head_mask.to(context.scalar_type());
   } else {
     // Softmax in float32 whatever the GEMM dtype, as transformers' eager attention does.
-    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-    at::Tensor probs = at::softmax(at::matmul(q * scale, k.transpose(-2, -1)), -1, at::kFloat);
+    at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1, at::kFloat);
     if (head_mask.defined()) probs = probs * head_mask;
     context = at::matmul(probs.to(v.scalar_type()), v);
     *probs_out = probs;
