@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 MODEL ?= tests/data/models/tiny224-cls
-IMAGE ?= resources/images/chelsea.png
+IMAGES ?= resources/images/chelsea.png resources/images/coffee.png resources/images/astronaut.png
 
 .PHONY: all deps configure build test run clean
 
@@ -27,8 +27,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/bin/msnlens-cli info --model $(MODEL)
-	$(BUILD_DIR)/bin/msnlens-cli infer --model $(MODEL) --image $(IMAGE) --topk 3
+	$(BUILD_DIR)/bin/msnlens --model $(MODEL) --demo $(IMAGES)
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log

@@ -53,7 +53,7 @@ if(NOT TARGET msnlens_opencv)
 endif()
 
 # Qt 6 for the desktop app and the tests (Qt Test). Optional for engine-only builds.
-find_package(Qt6 QUIET COMPONENTS Core Gui Widgets Test)
+find_package(Qt6 QUIET COMPONENTS Core Gui Widgets Test Charts Concurrent)
 if(NOT Qt6_FOUND)
   message(STATUS "Qt 6 not found: building the engine and CLI only")
 endif()

@@ -77,7 +77,14 @@ json PreprocessorConfig::to_json() const {
 }
 
 at::Tensor preprocess(const RgbImage& image, const PreprocessorConfig& config) {
-  const RgbImage resized = config.do_resize ? pil_resize(image, config.width, config.height, config.resample) : image;
+  return to_pixel_values(resize_for_model(image, config), config);
+}
+
+RgbImage resize_for_model(const RgbImage& image, const PreprocessorConfig& config) {
+  return config.do_resize ? pil_resize(image, config.width, config.height, config.resample) : image;
+}
+
+at::Tensor to_pixel_values(const RgbImage& resized, const PreprocessorConfig& config) {
   // uint8 HWC -> float CHW. Rescale and normalize in float32, as the processor does.
   at::Tensor x = at::from_blob(const_cast<std::uint8_t*>(resized.pixels.data()),
                                {resized.height, resized.width, 3}, at::kByte)

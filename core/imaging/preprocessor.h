@@ -33,7 +33,12 @@ struct PreprocessorConfig {
   nlohmann::json to_json() const;
 };
 
-// [1, 3, height, width] float32.
+// [1, 3, height, width] float32: to_pixel_values(resize_for_model(image)).
 at::Tensor preprocess(const RgbImage& image, const PreprocessorConfig& config);
+// The resize step alone (the image unchanged when do_resize is off): what the model's patch
+// grid lies on, so pixel-level edits (filling masked patches) happen here.
+RgbImage resize_for_model(const RgbImage& image, const PreprocessorConfig& config);
+// Rescale, normalize and lay out an already resized image.
+at::Tensor to_pixel_values(const RgbImage& resized, const PreprocessorConfig& config);
 
 }  // namespace msnlens

@@ -1,0 +1,58 @@
+#include "ui/image_list_model.h"
+
+#include <QIcon>
+#include <QPixmap>
+
+namespace msnlens {
+
+int ImageListModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(items_.size()); }
+
+QVariant ImageListModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= rowCount()) return {};
+  const Item& item = items_[static_cast<std::size_t>(index.row())];
+  switch (role) {
+    case Qt::DisplayRole: return item.caption.isEmpty() ? item.name : item.name + "\n" + item.caption;
+    case Qt::ToolTipRole: return item.name;
+    case Qt::DecorationRole: return item.thumbnail.isNull() ? QVariant() : QVariant(QIcon(QPixmap::fromImage(item.thumbnail)));
+    case IdRole: return QVariant::fromValue(item.id);
+    default: return {};
+  }
+}
+
+int ImageListModel::add(quint64 id, const QString& name) {
+  const int row = rowCount();
+  beginInsertRows({}, row, row);
+  items_.push_back({id, name, {}, {}});
+  endInsertRows();
+  return row;
+}
+
+int ImageListModel::rowOf(quint64 id) const {
+  for (std::size_t i = 0; i < items_.size(); ++i)
+    if (items_[i].id == id) return static_cast<int>(i);
+  return -1;
+}
+
+void ImageListModel::setThumbnail(quint64 id, const QImage& image) {
+  const int row = rowOf(id);
+  if (row < 0) return;
+  items_[static_cast<std::size_t>(row)].thumbnail = image.scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+  Q_EMIT dataChanged(index(row), index(row), {Qt::DecorationRole});
+}
+
+void ImageListModel::setCaption(quint64 id, const QString& caption) {
+  const int row = rowOf(id);
+  if (row < 0) return;
+  items_[static_cast<std::size_t>(row)].caption = caption;
+  Q_EMIT dataChanged(index(row), index(row), {Qt::DisplayRole});
+}
+
+void ImageListModel::remove(quint64 id) {
+  const int row = rowOf(id);
+  if (row < 0) return;
+  beginRemoveRows({}, row, row);
+  items_.erase(items_.begin() + row);
+  endRemoveRows();
+}
+
+}  // namespace msnlens

@@ -1,0 +1,178 @@
+#pragma once
+// The MSN Lens window: the image canvas with heat map and mask on the left, the model, the
+// predictions and four tabs (attention, heads, masking, sweep) on the right, a thumbnail
+// strip for several images. All inference runs in InferenceWorker on its own thread.
+
+#include <QElapsedTimer>
+#include <QFutureWatcher>
+#include <QJsonObject>
+#include <QMainWindow>
+#include <QThread>
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "ui/heatmap.h"
+#include "ui/view_types.h"
+
+class QActionGroup;
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QListView;
+class QMimeData;
+class QMenu;
+class QProgressBar;
+class QSlider;
+class QSpinBox;
+class QTabWidget;
+
+namespace msnlens {
+
+class AttentionGrid;
+class ImageCanvas;
+class ImageListModel;
+class InferenceWorker;
+class PredictionsView;
+class SweepView;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16 (also kept in settings).
+  void loadModel(const QString& path, bool demo = false);
+  void addImageFiles(const QStringList& paths);
+  void setDevice(const QString& device, const QString& precision);
+
+  // --screenshot: once the view's first result is on screen, grab the window into `path` and
+  // quit (status 0, or 1 with a message on stderr when something failed first).
+  void requestScreenshot(const QString& path, const QString& view);
+  // --benchmark-clicks: toggle `clicks` patches one after another, time each toggle until the
+  // overlay is repainted, print p50 / p95 and quit.
+  void requestClickBenchmark(int clicks);
+
+  // For tests and the report.
+  ImageCanvas* canvas() const { return canvas_; }
+  AttentionGrid* headsGrid() const { return heads_grid_; }
+  AttentionGrid* overviewGrid() const { return overview_grid_; }
+  SweepView* sweepView() const { return sweep_view_; }
+  QTabWidget* tabs() const { return tabs_; }
+  QSlider* layerSlider() const { return layer_slider_; }
+  QComboBox* headCombo() const { return head_combo_; }
+  QString errorText() const;
+  const ModelInfo& modelInfo() const { return info_; }
+  ForwardResultPtr baseline() const;
+  ForwardResultPtr maskedResult() const;
+  std::vector<double> clickToRepaintMs() const { return click_latencies_; }
+  QJsonObject report() const;
+
+ Q_SIGNALS:
+  void modelReady();
+  void viewUpdated();  // the canvas shows a new result or heat map
+
+ protected:
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  struct ImageState {
+    QString name;
+    QImage image;
+    ForwardResultPtr baseline, masked;
+    PatchMask mask;
+  };
+
+  void buildUi();
+  void buildMenus();
+  void restoreSettings();
+  void saveSettings() const;
+  void handleMimeData(const QMimeData* mime);
+  void addImageData(const QByteArray& encoded, const QString& name);
+  void addImage(const QImage& image, const QString& name);
+  quint64 newImage(const QString& name);
+  void selectImage(quint64 id);
+  ImageState* current();
+  const ImageState* current() const;
+  void showError(const QString& message);
+  void clearError();
+  void addRecent(const QString& path);
+  void rebuildRecentMenu();
+
+  // Masking
+  void applyMask(const PatchMask& mask);
+  void maskRandom();
+  void maskFocal();
+  void maskByAttention(bool most);
+  double maskRatio() const;
+
+  // Views
+  void refreshView();
+  void refreshResponse();
+  void updateAttentionControls();
+  HeatmapSettings heatmapSettings() const;
+  ForwardResultPtr shownResult() const;
+  void startRollout(const ForwardResultPtr& result);
+  void maybeFinishScreenshot();
+  void exportOverlay();
+  void exportReport();
+
+  // Worker results
+  void onModelLoaded(const ModelInfo& info);
+  void onModelFailed(const QString& message);
+  void onImageDecoded(quint64 id, const QImage& image, const QString& name);
+  void onImageFailed(quint64 id, const QString& message);
+  void onBaseline(const ForwardResultPtr& result);
+  void onMasked(const ForwardResultPtr& result);
+  void onSweepFinished(const SweepResult& result);
+  void onBusy(bool busy);
+
+  QThread thread_;
+  InferenceWorker* worker_ = nullptr;
+  ModelInfo info_;
+  QString device_ = "auto", precision_ = "auto";
+  std::map<quint64, ImageState> images_;
+  quint64 current_id_ = 0, next_id_ = 1;
+  int busy_count_ = 0;
+  bool sweep_running_ = false;
+
+  // Rollout is computed off the UI thread and kept for the result it belongs to.
+  QFutureWatcher<std::vector<float>> rollout_watcher_;
+  ForwardResultPtr rollout_for_;
+  std::pair<int, float> rollout_key_{-1, -1.0f};
+  std::shared_ptr<std::vector<float>> rollout_;
+
+  // Screenshot / click benchmark requests from the command line.
+  QString screenshot_path_, screenshot_view_;
+  bool screenshot_mask_applied_ = false, screenshot_sweep_started_ = false;
+  int benchmark_clicks_ = 0;
+  QElapsedTimer click_timer_;
+  bool click_pending_ = false;
+  std::vector<double> click_latencies_;
+
+  // Widgets
+  ImageCanvas* canvas_ = nullptr;
+  PredictionsView* predictions_ = nullptr;
+  AttentionGrid* heads_grid_ = nullptr;
+  AttentionGrid* overview_grid_ = nullptr;
+  SweepView* sweep_view_ = nullptr;
+  ImageListModel* image_model_ = nullptr;
+  QListView* image_list_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  QLabel *model_title_ = nullptr, *model_details_ = nullptr, *error_ = nullptr, *response_ = nullptr;
+  QLabel *status_device_ = nullptr, *status_latency_ = nullptr, *query_label_ = nullptr, *layer_label_ = nullptr;
+  QProgressBar* busy_ = nullptr;
+  QSlider *layer_slider_ = nullptr, *opacity_slider_ = nullptr, *discard_slider_ = nullptr;
+  QComboBox *head_combo_ = nullptr, *source_combo_ = nullptr, *colormap_combo_ = nullptr, *mode_combo_ = nullptr,
+            *shown_combo_ = nullptr;
+  QCheckBox* grid_check_ = nullptr;
+  QSpinBox *ratio_spin_ = nullptr, *seed_spin_ = nullptr, *topk_spin_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+};
+
+}  // namespace msnlens
