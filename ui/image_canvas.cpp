@@ -73,6 +73,7 @@ int ImageCanvas::patchAt(const QPointF& pos) const {
 
 QPoint ImageCanvas::patchCenter(int patch) const {
   const QRectF r = imageRect();
+  if (mask_.size() == 0 || r.isEmpty()) return r.center().toPoint();
   const double cw = r.width() / mask_.cols(), ch = r.height() / mask_.rows();
   return QPointF(r.left() + (patch % mask_.cols() + 0.5) * cw, r.top() + (patch / mask_.cols() + 0.5) * ch).toPoint();
 }

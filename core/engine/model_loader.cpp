@@ -106,12 +106,15 @@ ConfigOverride ConfigOverride::from_file(const fs::path& path) {
   return o;
 }
 
-LoadedModel load_model(const fs::path& path, const ConfigOverride& config_override) {
+LoadedModel load_model(const fs::path& path, const ConfigOverride& explicit_override) {
   const std::string where = path.string();
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(where, "no such file or folder");
   const bool is_dir = fs::is_directory(path, ec);
   const fs::path weights_path = is_dir ? find_weights(path) : path;
+  const fs::path sidecar = weights_path.string() + ".config.json";
+  const ConfigOverride config_override =
+      explicit_override.empty() && fs::is_regular_file(sidecar, ec) ? ConfigOverride::from_file(sidecar) : explicit_override;
   const fs::path dir = weights_path.parent_path();
   RawWeights raw = weights_path.extension() == ".json" ? read_sharded(weights_path) : read_weight_file(weights_path);
 

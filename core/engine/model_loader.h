@@ -46,7 +46,9 @@ struct ConfigOverride {
   static ConfigOverride from_file(const std::filesystem::path& path);
 };
 
-// Throws Error naming the file and the problem.
+// Throws Error naming the file and the problem. Without an explicit override, a file
+// "<checkpoint>.config.json" beside a single-file checkpoint serves as one (how the app is
+// told the head count of an original MSN file that does not use 64 dimensions per head).
 LoadedModel load_model(const std::filesystem::path& path, const ConfigOverride& config_override = {});
 
 }  // namespace msnlens

@@ -1,0 +1,249 @@
+// The desktop app driven like a user would: synthetic drops of a model and images, mouse
+// clicks on patches, layer and head changes, a sweep, corrupt files. Offscreen, real widgets,
+// real worker thread and engine.
+
+#include <QComboBox>
+#include <QMimeData>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+
+#include "test_support.h"
+#include "ui/attention_grid.h"
+#include "ui/image_canvas.h"
+#include "ui/main_window.h"
+#include "ui/sweep_view.h"
+
+using namespace msnlens;
+using namespace testing;
+
+namespace {
+
+constexpr int kTimeoutMs = 60000;
+
+QString data(const std::string& relative) { return qs(data_path(relative).string()); }
+
+// A drag entering, then the drop (Qt delivers drops only to a widget that accepted the enter).
+void drop(QWidget* target, const QList<QUrl>& urls) {
+  QMimeData mime;
+  mime.setUrls(urls);
+  QDragEnterEvent enter(QPoint(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &enter);
+  QDropEvent event(QPointF(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &event);
+  QVERIFY(event.isAccepted());
+}
+
+QImage canvasPixels(MainWindow& w) { return w.canvas()->grab().toImage(); }
+
+}  // namespace
+
+class AppTest : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase();
+  void init();
+  void cleanup() { window_.reset(); }
+  void dropped_model_and_images_show_predictions();
+  void clicking_patches_runs_the_masked_view();
+  void layer_and_head_change_the_heat_map();
+  void sweep_leaves_the_ui_responsive();
+  void corrupt_files_keep_the_previous_state();
+  void masking_modes_follow_the_checkpoint();
+  void prototypes_without_classifier();
+
+ private:
+  // Drops tiny224-cls and chelsea.png and waits for the first result.
+  void openDefault();
+  std::unique_ptr<MainWindow> window_;
+  QTemporaryDir dir_;
+};
+
+void AppTest::initTestCase() {
+  QCoreApplication::setOrganizationName("msnlens-tests");
+  QCoreApplication::setApplicationName("test_app");
+  QSettings().clear();
+}
+
+void AppTest::init() {
+  window_ = std::make_unique<MainWindow>();
+  window_->setDevice("cpu", "fp32");
+  window_->resize(1280, 800);
+  window_->show();
+  QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+}
+
+void AppTest::openDefault() {
+  QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+  drop(window_.get(), {QUrl::fromLocalFile(data("models/tiny224-cls"))});
+  QVERIFY2(ready.wait(kTimeoutMs), qPrintable(window_->errorText()));
+  drop(window_.get(), {QUrl::fromLocalFile(data("images/chelsea.png")), QUrl::fromLocalFile(data("images/coffee.png"))});
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr, kTimeoutMs);
+}
+
+void AppTest::dropped_model_and_images_show_predictions() {
+  openDefault();
+  QCOMPARE(window_->modelInfo().layers, 2);
+  QCOMPARE(window_->modelInfo().heads, 3);
+  QVERIFY(window_->modelInfo().has_classifier);
+  QVERIFY(window_->errorText().isEmpty());
+  const ForwardResultPtr base = window_->baseline();
+  QCOMPARE(base->class_probs.size(), std::size_t{5});
+  QCOMPARE(base->attention.tokens, 197);
+  // The report lists the predictions shown, strongest first.
+  const QJsonObject report = window_->report();
+  QCOMPARE(report["image"].toString(), QString("chelsea.png"));
+  QVERIFY(report["predictions"].toArray().first().toString().startsWith("tabby cat"));
+}
+
+void AppTest::clicking_patches_runs_the_masked_view() {
+  openDefault();
+  ImageCanvas* canvas = window_->canvas();
+  const QImage before = canvasPixels(*window_);
+  QSignalSpy updated(window_.get(), &MainWindow::viewUpdated);
+  QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, canvas->patchCenter(20));
+  QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, canvas->patchCenter(100));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mask.count() == 2, kTimeoutMs);
+  const ForwardResultPtr masked = window_->maskedResult();
+  QVERIFY(masked->mask.masked(20) && masked->mask.masked(100));
+  // Token dropping: the model saw 194 patch tokens plus CLS.
+  QCOMPARE(masked->attention.tokens, 197 - 2);
+  QCOMPARE(std::count(masked->attention.token_patch.begin(), masked->attention.token_patch.end(), 20), 0);
+  QVERIFY(masked->cls != window_->baseline()->cls);
+  QVERIFY(canvasPixels(*window_) != before);
+  // Clicking a masked patch again unmasks it.
+  QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, canvas->patchCenter(20));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult()->mask.count() == 1, kTimeoutMs);
+  QVERIFY(!window_->clickToRepaintMs().empty());
+}
+
+void AppTest::layer_and_head_change_the_heat_map() {
+  openDefault();
+  const QImage last_layer = canvasPixels(*window_);
+  window_->layerSlider()->setValue(0);
+  const QImage first_layer = canvasPixels(*window_);
+  QVERIFY(first_layer != last_layer);
+  window_->headCombo()->setCurrentIndex(3 + 1);  // "Head 2"
+  const QImage head2 = canvasPixels(*window_);
+  QVERIFY(head2 != first_layer);
+  // Clicking a cell of the overview selects that layer and head.
+  window_->tabs()->setCurrentIndex(1);
+  AttentionGrid* overview = window_->overviewGrid();
+  QTRY_VERIFY(overview->isVisible());
+  QTest::mouseClick(overview, Qt::LeftButton, Qt::NoModifier, overview->cellRect(1, 2).center());
+  QCOMPARE(window_->layerSlider()->value(), 1);
+  QCOMPARE(window_->headCombo()->currentText(), QString("Head 3"));
+  QVERIFY(canvasPixels(*window_) != head2);
+  // A query patch (right-click) shows that patch's attention instead of the CLS token's.
+  const QImage cls_query = canvasPixels(*window_);
+  QTest::mouseClick(window_->canvas(), Qt::RightButton, Qt::NoModifier, window_->canvas()->patchCenter(50));
+  QCOMPARE(window_->canvas()->queryPatch(), 50);
+  QVERIFY(canvasPixels(*window_) != cls_query);
+}
+
+void AppTest::sweep_leaves_the_ui_responsive() {
+  openDefault();
+  window_->tabs()->setCurrentIndex(3);
+  auto* seeds = window_->sweepView()->findChild<QSpinBox*>();
+  seeds->setValue(24);  // long enough to watch the event loop while it runs
+  // A timer on the UI thread counts how often the event loop turns during the sweep.
+  int ticks = 0;
+  QTimer timer;
+  QObject::connect(&timer, &QTimer::timeout, [&] { ++ticks; });
+  timer.start(5);
+  bool masked_during_sweep = false;
+  QObject::connect(window_.get(), &MainWindow::viewUpdated, [&] {
+    if (window_->maskedResult() && window_->sweepView()->result().points.empty()) masked_during_sweep = true;
+  });
+  QPushButton* run = nullptr;
+  for (QPushButton* b : window_->sweepView()->findChildren<QPushButton*>())
+    if (b->text() == "Run sweep") run = b;
+  QVERIFY(run);
+  QTest::mouseClick(run, Qt::LeftButton);
+  // An interactive edit while the sweep runs is served between its batches.
+  QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(30));
+  QTRY_VERIFY_WITH_TIMEOUT(!window_->sweepView()->result().points.empty(), kTimeoutMs);
+  QVERIFY2(ticks >= 3, qPrintable(QString("event loop turned %1 times during the sweep").arg(ticks)));
+  QVERIFY(masked_during_sweep);
+  const auto& points = window_->sweepView()->result().points;
+  QCOMPARE(points.size(), std::size_t{40});  // 4 strategies x 10 ratios
+  QCOMPARE(points.front().ratio, 0.0);
+  QVERIFY(std::abs(points.front().cosine_mean - 1.0) < 1e-5);  // nothing masked: the unmasked embedding
+}
+
+void AppTest::corrupt_files_keep_the_previous_state() {
+  openDefault();
+  const ForwardResultPtr before = window_->baseline();
+  const ModelInfo info = window_->modelInfo();
+  // A corrupt image: an error naming it; the current image and its result stay.
+  const QString broken = dir_.filePath("broken.png");
+  write_file(broken.toStdString(), read_file(data_path("images/coffee.png")).substr(0, 2000));
+  drop(window_.get(), {QUrl::fromLocalFile(broken)});
+  QTRY_VERIFY_WITH_TIMEOUT(window_->errorText().contains("broken.png"), kTimeoutMs);
+  QCOMPARE(window_->baseline(), before);
+  // A corrupt checkpoint: an error; the previous model keeps working.
+  const QString bad_model = dir_.filePath("bad.safetensors");
+  write_file(bad_model.toStdString(), std::string("\x10\0\0\0\0\0\0\0{\"a\": 1}", 16));
+  drop(window_.get(), {QUrl::fromLocalFile(bad_model)});
+  QTRY_VERIFY_WITH_TIMEOUT(window_->errorText().contains("Could not load the model"), kTimeoutMs);
+  QVERIFY(window_->errorText().contains("bad.safetensors"));
+  QCOMPARE(window_->modelInfo().path, info.path);
+  QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(7));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mask.masked(7), kTimeoutMs);
+}
+
+void AppTest::masking_modes_follow_the_checkpoint() {
+  openDefault();
+  const auto modes = window_->findChildren<QComboBox*>();
+  QComboBox* mode = nullptr;
+  for (QComboBox* c : modes)
+    if (c->itemText(0).startsWith("drop tokens")) mode = c;
+  QVERIFY(mode);
+  auto* items = qobject_cast<QStandardItemModel*>(mode->model());
+  QVERIFY(!items->item(1)->isEnabled());  // tiny224-cls has no mask token
+  mode->setCurrentIndex(2);                // pixel fill: gray
+  QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(60));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mode == MaskMode::FillGray, kTimeoutMs);
+  QCOMPARE(window_->maskedResult()->attention.tokens, 197);  // every token kept, pixels changed
+
+  QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+  drop(window_.get(), {QUrl::fromLocalFile(data("models/tiny64-masktoken"))});
+  QVERIFY(ready.wait(kTimeoutMs));
+  QVERIFY(items->item(1)->isEnabled());
+  mode->setCurrentIndex(1);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() && window_->baseline()->attention.tokens == 65, kTimeoutMs);
+  QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(9));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mode == MaskMode::MaskToken, kTimeoutMs);
+  QCOMPARE(window_->maskedResult()->attention.tokens, 65);
+}
+
+void AppTest::prototypes_without_classifier() {
+  // The original MSN fixture needs its head count: given beside it, as users can.
+  const QString model = dir_.filePath("vit_tiny96_msn.pth.tar");
+  QFile::copy(data("models/tiny96-msn-original/vit_tiny96_msn.pth.tar"), model);
+  write_file((model + ".config.json").toStdString(), R"({"num_attention_heads": 2})");
+  QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+  drop(window_.get(), {QUrl::fromLocalFile(model), QUrl::fromLocalFile(data("images/horse.png"))});
+  QVERIFY(ready.wait(kTimeoutMs));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr, kTimeoutMs);
+  QVERIFY(!window_->modelInfo().has_classifier);
+  QVERIFY(window_->modelInfo().has_prototypes);
+  QCOMPARE(window_->baseline()->prototype_probs.size(), std::size_t{32});
+  QVERIFY(window_->baseline()->class_probs.empty());
+  const QJsonArray rows = window_->report()["predictions"].toArray();
+  QVERIFY(rows.first().toString().startsWith("prototype "));
+  QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(3));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() != nullptr, kTimeoutMs);
+  QVERIFY(window_->report()["response"].toObject().contains("prototype_kl"));
+}
+
+QTEST_MAIN(AppTest)
+#include "test_app.moc"
