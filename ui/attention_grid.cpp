@@ -19,7 +19,8 @@ void AttentionGrid::setData(const QImage& image, ForwardResultPtr result, const 
   settings_ = settings;
   rows_ = rows;
   cols_ = cols;
-  rebuild();
+  dirty_ = true;  // maps are rendered when next painted: hidden grids cost nothing
+  update();
 }
 
 int AttentionGrid::cellCount() const {
@@ -50,7 +51,7 @@ void AttentionGrid::rebuild() {
     s.head = head;
     cells_.push_back(heatmap_image(patch_heatmap(*result_, s, rows_ * cols_), cols_, rows_, s.colormap));
   }
-  update();
+  dirty_ = false;
 }
 
 QRect AttentionGrid::cellRect(int layer, int head) const {
@@ -67,6 +68,7 @@ QRect AttentionGrid::cellRect(int layer, int head) const {
 }
 
 void AttentionGrid::paintEvent(QPaintEvent*) {
+  if (dirty_) rebuild();
   QPainter p(this);
   if (cellCount() == 0) {
     p.setPen(palette().color(QPalette::PlaceholderText));

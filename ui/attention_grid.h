@@ -43,6 +43,7 @@ class AttentionGrid : public QWidget {
   HeatmapSettings settings_;
   int rows_ = 0, cols_ = 0;
   std::vector<QImage> cells_;  // rendered maps, one per cell
+  bool dirty_ = false;
 };
 
 }  // namespace msnlens

@@ -22,6 +22,7 @@ ImageCanvas::ImageCanvas(QWidget* parent) : QWidget(parent) {
 
 void ImageCanvas::setImage(const QImage& image) {
   image_ = image;
+  scaled_image_ = {};
   resetView();
 }
 
@@ -80,11 +81,14 @@ QPoint ImageCanvas::patchCenter(int patch) const {
 
 void ImageCanvas::drawLayers(QPainter& painter, const QRectF& target) const {
   painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
-  painter.drawImage(target, image_);
+  // The image is rescaled only when the view changes size, not on every repaint.
+  const QSize size = target.size().toSize();
+  if (scaled_image_.size() != size) scaled_image_ = image_.scaled(size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+  painter.drawImage(target.topLeft(), scaled_image_);
   if (!overlay_.isNull() && opacity_ > 0) {
     painter.setOpacity(opacity_);
-    // Scaling the tiny per-patch image smoothly gives a continuous heat map aligned to the grid.
-    painter.drawImage(target, overlay_.scaled(target.size().toSize(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+    // The per-patch image drawn with bilinear filtering: a continuous heat map on the grid.
+    painter.drawImage(target, overlay_);
     painter.setOpacity(1.0);
   }
   if (mask_.size() == 0) return;

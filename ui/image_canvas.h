@@ -56,6 +56,7 @@ class ImageCanvas : public QWidget {
   void drawLayers(QPainter& painter, const QRectF& target) const;
 
   QImage image_, overlay_;
+  mutable QImage scaled_image_;  // image_ at the size last drawn
   PatchMask mask_;
   double opacity_ = 0.6, zoom_ = 1.0;
   QPointF pan_;

@@ -179,7 +179,12 @@ ForwardResultPtr InferenceWorker::convert(const ModelOutput& out, quint64 image_
   if (a.layers > 0) {
     a.heads = static_cast<int>(out.attentions[0].size(1));
     a.tokens = static_cast<int>(out.attentions[0].size(2));
-    a.data = to_vector(at::cat(out.attentions, 0));  // [layers, heads, T, T] (batch 1)
+    // No copies: each layer's block is the engine's own [1, heads, T, T] output, kept alive
+    // by the pointer's deleter (10 MB per ViT-S result would otherwise be copied per click).
+    for (const at::Tensor& layer : out.attentions) {
+      const at::Tensor t = layer.to(at::kCPU, at::kFloat).contiguous();
+      a.layer_data.emplace_back(t.data_ptr<float>(), [t](const float*) {});
+    }
   }
   a.token_patch = token_patch;
   r->cls = to_vector(out.cls_embedding()[0]);

@@ -119,6 +119,7 @@ class MainWindow : public QMainWindow {
   ForwardResultPtr shownResult() const;
   void startRollout(const ForwardResultPtr& result);
   void maybeFinishScreenshot();
+  void finishClickMeasure();
   void exportOverlay();
   void exportReport();
 
@@ -152,8 +153,8 @@ class MainWindow : public QMainWindow {
   bool screenshot_mask_applied_ = false, screenshot_sweep_started_ = false;
   int benchmark_clicks_ = 0;
   QElapsedTimer click_timer_;
-  bool click_pending_ = false;
-  std::vector<double> click_latencies_;
+  bool click_pending_ = false, click_scheduled_ = false;
+  std::vector<double> click_latencies_, result_latencies_;
 
   // Widgets
   ImageCanvas* canvas_ = nullptr;

@@ -5,6 +5,7 @@
 // can use it without LibTorch.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace msnlens {
@@ -13,13 +14,15 @@ namespace msnlens {
 // query token q attends to. Token 0 is CLS; token t > 0 is patch token_patch[t - 1].
 struct AttentionStack {
   int layers = 0, heads = 0, tokens = 0;
-  std::vector<float> data;
+  // One [heads][tokens][tokens] block per layer. Shared, so a block can be the engine's own
+  // output buffer (kept alive by the pointer) rather than a copy of it.
+  std::vector<std::shared_ptr<const float>> layer_data;
   std::vector<int> token_patch;  // patch index of each non-CLS token (all patches unless dropped)
 
   const float* matrix(int layer, int head) const {
-    return data.data() + (static_cast<std::size_t>(layer) * heads + head) * tokens * tokens;
+    return layer_data[static_cast<std::size_t>(layer)].get() + static_cast<std::size_t>(head) * tokens * tokens;
   }
-  bool empty() const { return data.empty(); }
+  bool empty() const { return layer_data.empty(); }
 };
 
 enum class HeadFusion { Single, Mean, Max, Min };

@@ -74,7 +74,7 @@ std::string InferenceSession::device_name() const {
   if (device().is_cuda()) return at::cuda::getDeviceProperties(device().index())->name;
 #endif
   if (device().is_cuda()) return "CUDA device " + std::to_string(device().index());
-  return "CPU, " + std::to_string(at::get_num_threads()) + " threads";
+  return "CPU, " + std::to_string(available_cores()) + (available_cores() == 1 ? " core" : " cores");
 }
 
 ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardOptions& options) const {
