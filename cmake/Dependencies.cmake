@@ -14,6 +14,9 @@ if(Torch_VERSION VERSION_GREATER_EQUAL 2.12 AND CMAKE_CXX_STANDARD LESS 20)
 endif()
 message(STATUS "LibTorch ${Torch_VERSION}; CUDA: ${MSNLENS_WITH_CUDA}; C++${CMAKE_CXX_STANDARD}")
 
+# zlib: gzip-compressed IDX files (Debian ships Fashion-MNIST that way).
+find_package(ZLIB REQUIRED)
+
 # Header-only libraries: packaged CMake configs where they exist, else plain headers found on
 # CMAKE_INCLUDE_PATH (machines without the Debian packages, such as GPU boxes).
 find_package(nlohmann_json 3.9 QUIET)

@@ -7,13 +7,15 @@ packages=(
   # toolchain
   cmake g++ make ninja-build ccache pkg-config
   # engine: LibTorch (CPU, 1.13) with a fast BLAS, OpenCV for images, JSON
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev zlib1g-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev
   # desktop app and its tests
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
   # running the window headless and taking screenshots
   xvfb xauth imagemagick
+  # pretraining data for the bundled model and its tests (MIT licensed)
+  dataset-fashion-mnist
 )
 
 missing=()

@@ -3,23 +3,34 @@
 //   msnlens-cli infer --model PATH [--config FILE] (--image FILE | --inputs FILE.safetensors)
 //                     [--interpolate-pos-encoding] [--topk K] [--device auto|cpu|cuda]
 //                     [--precision fp32|bf16|fp16] [--json OUT.json] [--tensors OUT.safetensors]
+//   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
+//                     [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 // Every failure is one line on stderr naming the file and the problem, and exit status 1.
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
+#include <sstream>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "engine/inference_session.h"
+#include "engine/few_shot.h"
+#include "model/random_init.h"
+#include "train/idx_file.h"
+#include "train/trainer.h"
 #include "build_config.h"
 #if MSNLENS_HAVE_IMAGEIO
 #include "imaging/image_file.h"
 #endif
+#include "imaging/pil_resize.h"
 
 namespace {
 
@@ -33,6 +44,12 @@ double ms_since(Clock::time_point start) {
 
 struct Args {
   std::string model, config, image, inputs, json_out, tensors_out;
+  std::string data, out, preset = "fmnist-small", resume;
+  int epochs = 0, steps_per_epoch = 0;
+  std::string train, test, save_head, class_names;
+  std::vector<int> shots = {1, 2, 5, 10};
+  int seeds = 5;
+  bool random_init = false;
   std::string device = "auto", precision = "fp32";
   bool interpolate = false;
   int topk = 5;
@@ -184,6 +201,221 @@ int run_infer(const Args& a) {
   return 0;
 }
 
+std::string hms(double seconds) {
+  const auto s = static_cast<long long>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+int run_pretrain(const Args& a) {
+  PretrainConfig config = PretrainConfig::preset(a.preset);
+  if (!a.config.empty()) config.update(read_json_file(a.config), a.config);
+  if (a.epochs > 0) config.epochs = a.epochs;
+  if (a.steps_per_epoch > 0) config.steps_per_epoch = a.steps_per_epoch;
+  std::shared_ptr<const ImageDataset> data;
+  if (std::filesystem::is_directory(a.data)) {
+#if MSNLENS_HAVE_IMAGEIO
+    data = std::make_shared<ImageFolderDataset>(a.data, [](const std::filesystem::path& file) {
+      const RgbImage rgb = read_image(file);
+      return at::from_blob(const_cast<std::uint8_t*>(rgb.pixels.data()), {rgb.height, rgb.width, 3}, at::kByte)
+          .permute({2, 0, 1}).to(at::kFloat).div(255.0);
+    });
+#else
+    fail(a.data, "image folders need image decoding, and this build has none (OpenCV was not found); use IDX files");
+#endif
+  } else {
+    data = std::make_shared<IdxImageDataset>(a.data);
+  }
+  const auto dist = Distributed::from_environment();
+  const at::Device device = resolve_device(a.device);
+  MsnTrainer trainer(config, data, dist, device);
+  if (!a.resume.empty()) trainer.resume(a.resume);
+  if (dist->rank() == 0)
+    std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs of " << trainer.steps_per_epoch()
+              << " steps, batch " << config.batch_size << " x " << dist->world_size() << " processes, " << device.str() << " "
+              << config.precision << (trainer.epoch() > 0 ? ", resuming after epoch " + std::to_string(trainer.epoch()) : "")
+              << "\n" << std::flush;
+  trainer.run(a.out, [&](const TrainProgress& p) {
+    if (dist->rank() != 0 || (p.step % 20 != 0 && p.step != p.steps)) return;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "epoch %d/%d step %lld/%lld  loss %.4f  (ce %.4f, me-max %.4f)  prototypes in use %d/%d  lr %.2e  %.1f img/s  ETA %s\n",
+                  p.epoch, p.epochs, static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.cross_entropy,
+                  p.me_max, p.prototypes_used, p.prototypes, p.lr, p.images_per_s, hms(p.eta_s).c_str());
+    std::cout << line << std::flush;
+  });
+  if (dist->rank() == 0) std::cout << "model written to " << (std::filesystem::path(a.out) / "model").string() << "\n";
+  return 0;
+}
+
+// Images with labels: IDX image + label files, or a folder with one subfolder per class.
+struct LabelledImages {
+  std::vector<RgbImage> images;
+  at::Tensor labels;  // int64 [N]
+  std::vector<std::string> classes;
+};
+
+LabelledImages read_labelled(const std::string& path, const std::vector<std::string>& names) {
+  LabelledImages out;
+  if (std::filesystem::is_directory(path)) {
+#if MSNLENS_HAVE_IMAGEIO
+    std::vector<std::filesystem::path> dirs;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+      if (e.is_directory()) dirs.push_back(e.path());
+    std::sort(dirs.begin(), dirs.end());
+    std::vector<std::int64_t> labels;
+    for (std::size_t c = 0; c < dirs.size(); ++c) {
+      out.classes.push_back(dirs[c].filename().string());
+      const ImageFolderDataset files(dirs[c], nullptr);
+      for (const auto& f : files.files()) {
+        out.images.push_back(read_image(f));
+        labels.push_back(static_cast<std::int64_t>(c));
+      }
+    }
+    if (out.images.empty()) fail(path, "has no class subfolders with images");
+    out.labels = at::tensor(labels, at::kLong);
+    return out;
+#else
+    fail(path, "image folders need image decoding, and this build has none (OpenCV was not found)");
+#endif
+  }
+  const at::Tensor images = read_idx_images(path);
+  std::string label_path = path;
+  const auto at = label_path.find("images-idx3");
+  if (at == std::string::npos) fail(path, "cannot find its labels: expected a name with \"images-idx3\" (MNIST naming)");
+  label_path.replace(at, 11, "labels-idx1");
+  out.labels = read_idx_labels(label_path);
+  if (out.labels.size(0) != images.size(0))
+    fail(label_path, std::to_string(out.labels.size(0)) + " labels for " + std::to_string(images.size(0)) + " images");
+  const std::int64_t classes = out.labels.max().item<std::int64_t>() + 1;
+  for (std::int64_t c = 0; c < classes; ++c)
+    out.classes.push_back(static_cast<std::size_t>(c) < names.size() ? names[static_cast<std::size_t>(c)] : std::to_string(c));
+  for (std::int64_t i = 0; i < images.size(0); ++i) {
+    RgbImage rgb(static_cast<int>(images.size(2)), static_cast<int>(images.size(1)));
+    const std::uint8_t* src = images[i].contiguous().data_ptr<std::uint8_t>();
+    for (std::size_t p = 0; p < rgb.pixels.size(); ++p) rgb.pixels[p] = src[p / 3];
+    out.images.push_back(std::move(rgb));
+  }
+  return out;
+}
+
+// Features of images[indices]: the CLS embedding, or centred raw pixels for the baseline.
+class FeatureSource {
+ public:
+  FeatureSource(const Args& a, const LabelledImages& train) {
+    if (a.model == "pixels") {
+      // Raw-pixel baseline: every image resized to the training images' size, centred on their mean.
+      width_ = train.images.front().width;
+      height_ = train.images.front().height;
+      at::Tensor sum = at::zeros({height_ * width_ * 3}, at::kDouble);
+      for (const auto& im : train.images) sum += pixels(im).to(at::kDouble);
+      mean_ = (sum / static_cast<double>(train.images.size())).to(at::kFloat);
+      return;
+    }
+    LoadedModel loaded = load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config));
+    if (a.random_init) {
+      const ViTMSNConfig config = loaded.model->config();
+      loaded.model = std::make_shared<ViTMSNModel>(config, random_weights(config, 0), "random init");
+      loaded.summary.layout = "random initialisation";
+    }
+    session_ = std::make_unique<InferenceSession>(std::move(loaded), SessionOptions{a.device, parse_precision_option(a.precision)});
+  }
+
+  at::Tensor features(const std::vector<RgbImage>& images, const std::vector<std::int64_t>& indices) const {
+    std::vector<at::Tensor> rows;
+    for (std::size_t start = 0; start < indices.size(); start += 256) {
+      std::vector<at::Tensor> batch;
+      for (std::size_t i = start; i < std::min(indices.size(), start + 256); ++i) {
+        const RgbImage& im = images[static_cast<std::size_t>(indices[i])];
+        batch.push_back(session_ ? session_->preprocess(im) : (pixels(im) - mean_).unsqueeze(0));
+      }
+      const at::Tensor x = at::cat(batch);
+      if (!session_) {
+        rows.push_back(x);
+        continue;
+      }
+      ForwardOptions options;
+      options.output_attentions = false;
+      options.output_hidden_states = false;
+      rows.push_back(session_->run(x, options).cls_embedding());
+    }
+    return at::cat(rows);
+  }
+
+ private:
+  at::Tensor pixels(const RgbImage& im) const {
+    const RgbImage r = (im.width == width_ && im.height == height_) ? im : pil_resize(im, width_, height_, ResampleFilter::Bilinear);
+    return at::from_blob(const_cast<std::uint8_t*>(r.pixels.data()), {static_cast<std::int64_t>(r.pixels.size())}, at::kByte)
+        .to(at::kFloat).div(255.0);
+  }
+  std::unique_ptr<InferenceSession> session_;
+  int width_ = 0, height_ = 0;
+  at::Tensor mean_;
+};
+
+// k examples of every class, drawn by `seed`.
+std::vector<std::int64_t> sample_shots(const at::Tensor& labels, std::int64_t classes, int k, int seed) {
+  at::Generator gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(seed) * 7919 + static_cast<std::uint64_t>(k));
+  const at::Tensor order = at::randperm(labels.size(0), gen);
+  std::vector<int> taken(static_cast<std::size_t>(classes), 0);
+  std::vector<std::int64_t> out;
+  const auto* l = labels.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < order.size(0) && static_cast<std::int64_t>(out.size()) < classes * k; ++i) {
+    const std::int64_t index = order[i].item<std::int64_t>();
+    if (taken[static_cast<std::size_t>(l[index])]++ < k) out.push_back(index);
+  }
+  return out;
+}
+
+int run_fewshot(const Args& a) {
+  std::vector<std::string> names;
+  if (!a.class_names.empty()) {
+    std::stringstream list(a.class_names);
+    for (std::string n; std::getline(list, n, ',');) names.push_back(n);
+  }
+  const LabelledImages train = read_labelled(a.train, names);
+  const auto classes = static_cast<std::int64_t>(train.classes.size());
+  const FeatureSource source(a, train);
+  nlohmann::json results = json::array();
+  if (!a.test.empty()) {
+    const LabelledImages test = read_labelled(a.test, names);
+    std::vector<std::int64_t> all(test.images.size());
+    std::iota(all.begin(), all.end(), 0);
+    const at::Tensor test_features = source.features(test.images, all);
+    std::cout << "few-shot accuracy on " << test.images.size() << " test images (" << (a.model == "pixels" ? "raw pixels" : a.model)
+              << (a.random_init ? ", random initialisation" : "") << "), logistic regression on L2-normalised features\n";
+    for (const int k : a.shots) {
+      std::vector<double> accuracies;
+      for (int seed = 0; seed < a.seeds; ++seed) {
+        const std::vector<std::int64_t> picked = sample_shots(train.labels, classes, k, seed);
+        const at::Tensor labels = train.labels.index_select(0, at::tensor(picked, at::kLong));
+        const FewShotClassifier head = FewShotClassifier::fit(source.features(train.images, picked), labels, train.classes);
+        const at::Tensor predicted = head.predict(test_features).argmax(1);
+        accuracies.push_back(100.0 * predicted.eq(test.labels).to(at::kDouble).mean().item<double>());
+      }
+      const at::Tensor acc = at::tensor(accuracies, at::kDouble);
+      const double mean = acc.mean().item<double>(), std = accuracies.size() > 1 ? acc.std().item<double>() : 0.0;
+      char line[96];
+      std::snprintf(line, sizeof line, "  %2d per class: %5.1f %% +- %.1f  (%d seeds)\n", k, mean, std, a.seeds);
+      std::cout << line;
+      results.push_back({{"k", k}, {"mean", mean}, {"std", std}, {"seeds", accuracies}});
+    }
+  }
+  if (!a.save_head.empty()) {
+    // The head users get: k examples per class from seed 0 (the largest k asked for).
+    const int k = *std::max_element(a.shots.begin(), a.shots.end());
+    const std::vector<std::int64_t> picked = sample_shots(train.labels, classes, k, 0);
+    const FewShotClassifier head = FewShotClassifier::fit(source.features(train.images, picked),
+                                                          train.labels.index_select(0, at::tensor(picked, at::kLong)), train.classes);
+    head.save(a.save_head);
+    std::cout << "few-shot classes (" << k << " examples each) saved to " << a.save_head << "\n";
+  }
+  if (!a.json_out.empty())
+    write_json(a.json_out, {{"model", a.model}, {"random_init", a.random_init}, {"train", a.train}, {"test", a.test}, {"results", results}});
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -207,9 +439,33 @@ int main(int argc, char** argv) {
   infer->add_option("--precision", a.precision, "fp32 (default: exact), bf16, fp16, or auto (fastest within the documented bounds)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
   infer->add_option("--tensors", a.tensors_out, "write every output tensor (float32 safetensors) here");
+  CLI::App* pretrain = app.add_subcommand("pretrain", "pretrain a ViT with MSN on unlabelled images");
+  pretrain->add_option("--data", a.data, "IDX image file (Fashion-MNIST) or a folder of images")->required();
+  pretrain->add_option("--out", a.out, "folder for checkpoints and the trained model")->required();
+  pretrain->add_option("--preset", a.preset, "msn-vits16 (the paper) or fmnist-small");
+  pretrain->add_option("--config", a.config, "JSON overriding preset fields");
+  pretrain->add_option("--epochs", a.epochs, "override the preset's epochs")->check(CLI::PositiveNumber);
+  pretrain->add_option("--steps-per-epoch", a.steps_per_epoch, "cap steps per epoch (quick runs)")->check(CLI::PositiveNumber);
+  pretrain->add_option("--resume", a.resume, "continue from this checkpoint.pt");
+  pretrain->add_option("--device", a.device, "auto, cpu or cuda");
+  CLI::App* fewshot = app.add_subcommand("fewshot", "evaluate or build few-shot classes on frozen features");
+  fewshot->add_option("--model", a.model, "model folder or checkpoint, or \"pixels\" for the raw-pixel baseline")->required();
+  fewshot->add_option("--config", a.config, "JSON setting or overriding config fields");
+  fewshot->add_option("--train", a.train, "labelled images: IDX images file (labels beside it) or a folder of class folders")->required();
+  fewshot->add_option("--test", a.test, "labelled test images, same forms");
+  fewshot->add_option("--k", a.shots, "examples per class, e.g. 1,2,5,10")->delimiter(',');
+  fewshot->add_option("--seeds", a.seeds, "draws of the examples per k")->check(CLI::Range(1, 1000));
+  fewshot->add_flag("--random-init", a.random_init, "the model's architecture with random weights (baseline)");
+  fewshot->add_option("--classes", a.class_names, "class names for IDX labels, comma-separated");
+  fewshot->add_option("--save", a.save_head, "write the classes fitted on seed 0 here (.fewshot)");
+  fewshot->add_option("--device", a.device, "auto, cpu or cuda");
+  fewshot->add_option("--precision", a.precision, "fp32, bf16, fp16 or auto");
+  fewshot->add_option("--json", a.json_out, "write the accuracy table here");
   CLI11_PARSE(app, argc, argv);
 
   try {
+    if (pretrain->parsed()) return run_pretrain(a);
+    if (fewshot->parsed()) return run_fewshot(a);
     return info->parsed() ? run_info(a) : run_infer(a);
   } catch (const Error& e) {
     std::cerr << "msnlens-cli: " << e.what() << "\n";

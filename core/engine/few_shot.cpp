@@ -1,0 +1,88 @@
+#include "engine/few_shot.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/optim/lbfgs.h>
+
+#include "checkpoint/safetensors.h"
+#include "common/error.h"
+
+namespace msnlens {
+
+at::Tensor normalize_rows(const at::Tensor& x) {
+  return x / x.norm(2, {1}, true).clamp_min(1e-12);
+}
+
+FewShotClassifier FewShotClassifier::fit(const at::Tensor& features, const at::Tensor& labels, std::vector<std::string> classes,
+                                         double lambda, bool logistic) {
+  if (features.dim() != 2 || labels.dim() != 1 || features.size(0) != labels.size(0))
+    fail("few-shot", "features [N, D] and labels [N] do not match");
+  const auto c = static_cast<std::int64_t>(classes.size());
+  if (c < 1) fail("few-shot", "no classes");
+  const at::Tensor x = normalize_rows(features.to(at::kCPU, at::kFloat));
+  const at::Tensor y = labels.to(at::kCPU, at::kLong);
+  if (y.numel() > 0 && (y.min().item<std::int64_t>() < 0 || y.max().item<std::int64_t>() >= c))
+    fail("few-shot", "labels outside 0.." + std::to_string(c - 1));
+  FewShotClassifier out;
+  out.classes = std::move(classes);
+  out.centroids = at::zeros({c, x.size(1)});
+  out.centroids.index_add_(0, y, x);
+  out.centroids = normalize_rows(out.centroids);
+  if (!logistic || y.numel() == 0) return out;
+
+  // Multinomial logistic regression, (1/N) sum CE + lambda/2 |W|^2: convex, so L-BFGS from zero
+  // reaches the same optimum whatever the start.
+  torch::Tensor w = torch::zeros({c, x.size(1)}, torch::requires_grad());
+  torch::optim::LBFGS solver({w}, torch::optim::LBFGSOptions(1.0).max_iter(500).tolerance_grad(1e-7).tolerance_change(1e-10)
+                                      .line_search_fn("strong_wolfe"));
+  auto closure = [&] {
+    solver.zero_grad();
+    const torch::Tensor loss = at::cross_entropy_loss(torch::matmul(x, w.t()), y) + 0.5 * lambda * w.pow(2).sum();
+    loss.backward();
+    return loss;
+  };
+  solver.step(closure);
+  out.weight = w.detach().clone();
+  return out;
+}
+
+at::Tensor FewShotClassifier::predict(const at::Tensor& features) const {
+  if (empty()) fail("few-shot", "no classes defined");
+  if (features.size(1) != dim())
+    fail("few-shot", "features have " + std::to_string(features.size(1)) + " dimensions, the classes were made with " +
+                         std::to_string(dim()) + " (another model?)");
+  const at::Tensor x = normalize_rows(features.to(at::kCPU, at::kFloat));
+  if (weight.defined()) return at::softmax(at::matmul(x, weight.t()), 1);
+  return at::softmax(at::matmul(x, centroids.t()) / 0.1, 1);
+}
+
+void FewShotClassifier::save(const std::filesystem::path& path) const {
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {{"centroids", centroids}};
+  if (weight.defined()) tensors.emplace_back("weight", weight);
+  write_safetensors(path, tensors, {{"format", "msnlens-fewshot"}, {"classes", nlohmann::json(classes).dump()}});
+}
+
+FewShotClassifier FewShotClassifier::load(const std::filesystem::path& path) {
+  const SafetensorsContent content = read_safetensors(path);
+  const auto format = content.metadata.find("format");
+  const auto names = content.metadata.find("classes");
+  if (format == content.metadata.end() || format->second != "msnlens-fewshot" || names == content.metadata.end())
+    fail(path.string(), "not a few-shot class file (no msnlens-fewshot metadata)");
+  FewShotClassifier out;
+  try {
+    out.classes = nlohmann::json::parse(names->second).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    fail(path.string(), "class names are not a JSON list of strings");
+  }
+  const auto c = static_cast<std::int64_t>(out.classes.size());
+  const auto centroids = content.tensors.find("centroids");
+  if (centroids == content.tensors.end() || centroids->second.dim() != 2 || centroids->second.size(0) != c || c == 0)
+    fail(path.string(), "centroids missing or not [classes, dim]");
+  out.centroids = centroids->second.to(at::kFloat).clone();
+  if (const auto w = content.tensors.find("weight"); w != content.tensors.end()) {
+    if (w->second.sizes() != out.centroids.sizes()) fail(path.string(), "weight is not [classes, dim]");
+    out.weight = w->second.to(at::kFloat).clone();
+  }
+  return out;
+}
+
+}  // namespace msnlens

@@ -1,0 +1,42 @@
+#pragma once
+// Classes from a few labelled examples, on frozen features: MSN's low-shot protocol
+// (logistic_eval.py): L2-normalised CLS embeddings, multinomial logistic regression with an L2
+// penalty (lambda 0.0025, no intercept), fitted to convergence. Nearest class mean is the
+// instant fallback while the regression is not fitted. Saved as safetensors with the class
+// names in its metadata.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "checkpoint/tensor_map.h"
+
+namespace msnlens {
+
+constexpr double kFewShotLambda = 0.0025;
+
+struct FewShotClassifier {
+  std::vector<std::string> classes;
+  at::Tensor weight;     // [classes, dim]; undefined until fitted
+  at::Tensor centroids;  // [classes, dim], L2-normalised class means
+
+  bool empty() const { return classes.empty(); }
+  std::int64_t dim() const { return centroids.defined() ? centroids.size(1) : 0; }
+
+  // features [N, dim] (any scale: they are L2-normalised here), labels [N] in 0..classes-1.
+  // Classes without examples get no centroid and never win.
+  static FewShotClassifier fit(const at::Tensor& features, const at::Tensor& labels, std::vector<std::string> classes,
+                               double lambda = kFewShotLambda, bool logistic = true);
+
+  // Class probabilities [N, classes]: softmax of the regression, or of cosine similarity to the
+  // class means (temperature 0.1) when there is no regression.
+  at::Tensor predict(const at::Tensor& features) const;
+
+  void save(const std::filesystem::path& path) const;
+  static FewShotClassifier load(const std::filesystem::path& path);
+};
+
+// Rows scaled to unit L2 norm.
+at::Tensor normalize_rows(const at::Tensor& x);
+
+}  // namespace msnlens

@@ -1,0 +1,69 @@
+#pragma once
+// MSN pretraining: a student network and its EMA target, learnable prototypes, AdamW with
+// MSN's warm-up + cosine learning-rate and cosine weight-decay schedules, gradient clipping,
+// data parallel over c10d. Checkpoints resume exactly; the result is exported as a Hugging
+// Face folder (ViTMSNModel names) with the projection head and prototypes beside the backbone.
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "train/image_dataset.h"
+#include "train/pretrain_config.h"
+
+namespace msnlens {
+
+struct TrainProgress {
+  int epoch = 0, epochs = 0;
+  std::int64_t step = 0, steps = 0;  // within the epoch
+  double loss = 0, cross_entropy = 0, me_max = 0;
+  int prototypes_used = 0, prototypes = 0;
+  double images_per_s = 0, eta_s = 0, lr = 0;
+};
+using ProgressCallback = std::function<void(const TrainProgress&)>;
+
+class MsnTrainer {
+ public:
+  MsnTrainer(const PretrainConfig& config, std::shared_ptr<const ImageDataset> data, std::shared_ptr<Distributed> dist,
+             at::Device device = at::kCPU);
+
+  // Continues from a checkpoint written by run() (same config).
+  void resume(const std::filesystem::path& checkpoint);
+
+  // Trains the remaining epochs. Process 0 writes `out`/checkpoint.pt after every epoch and
+  // the final model to `out`/model (plus `out`/epoch-N with export_every).
+  void run(const std::filesystem::path& out, const ProgressCallback& progress);
+
+  // One optimisation step on the given global step's batch; returns the (global) loss.
+  MsnLoss step(std::int64_t global_step, int epoch);
+
+  // The target encoder with head and prototypes, under checkpoint names.
+  TensorMap export_weights() const;
+  void export_model(const std::filesystem::path& dir, const nlohmann::json& training) const;
+
+  std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int epoch() const { return epoch_; }
+  const MsnNetwork& student() const { return student_; }
+
+ private:
+  std::vector<at::Tensor> batch_images(std::int64_t global_step, int epoch, std::vector<at::Generator>& gens) const;
+  void set_schedules(std::int64_t global_step);
+  void save_checkpoint(const std::filesystem::path& path) const;
+
+  PretrainConfig config_;
+  std::shared_ptr<const ImageDataset> data_;
+  std::shared_ptr<Distributed> dist_;
+  at::Device device_;
+  MsnNetwork student_{nullptr}, target_{nullptr};
+  torch::Tensor prototypes_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
+  int epoch_ = 0;  // epochs completed
+  double ema_ = 0;
+  std::vector<double> epoch_losses_;
+};
+
+}  // namespace msnlens
