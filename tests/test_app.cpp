@@ -3,6 +3,7 @@
 // real worker thread and engine.
 
 #include <QComboBox>
+#include <QListView>
 #include <QMimeData>
 #include <QPushButton>
 #include <QSettings>
@@ -17,6 +18,7 @@
 
 #include "test_support.h"
 #include "ui/attention_grid.h"
+#include "ui/class_list.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 #include "ui/sweep_view.h"
@@ -59,6 +61,7 @@ class AppTest : public QObject {
   void corrupt_files_keep_the_previous_state();
   void masking_modes_follow_the_checkpoint();
   void prototypes_without_classifier();
+  void few_shot_classes_from_examples();
 
  private:
   // Drops tiny224-cls and chelsea.png and waits for the first result.
@@ -243,6 +246,40 @@ void AppTest::prototypes_without_classifier() {
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(3));
   QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() != nullptr, kTimeoutMs);
   QVERIFY(window_->report()["response"].toObject().contains("prototype_kl"));
+}
+
+void AppTest::few_shot_classes_from_examples() {
+  openDefault();  // chelsea.png and coffee.png in the strip
+  QTRY_VERIFY_WITH_TIMEOUT(window_->report()["image"].toString() == "chelsea.png", kTimeoutMs);
+  window_->tabs()->setCurrentIndex(4);  // Classes
+  const int cat = window_->addClass("cat"), cup = window_->addClass("cup");
+  QTRY_VERIFY(window_->classList()->isVisible() && !window_->classList()->visualItemRect(window_->classList()->item(cup)).isEmpty());
+  // Thumbnails dragged from the strip onto the classes, as a user does.
+  auto* strip = window_->findChild<QListView*>("imageStrip");
+  QVERIFY(strip);
+  auto drag_to = [&](int image_row, int class_row) {
+    std::unique_ptr<QMimeData> mime(strip->model()->mimeData({strip->model()->index(image_row, 0)}));
+    ClassList* list = window_->classList();
+    const QPoint at = list->visualItemRect(list->item(class_row)).center();
+    QDragEnterEvent enter(at, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(list->viewport(), &enter);
+    QDropEvent drop(at, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(list->viewport(), &drop);
+  };
+  drag_to(0, cat);
+  drag_to(1, cup);
+  QCOMPARE(window_->classList()->examples(cat).size(), 1);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->fewShot().classes.size() == 2, kTimeoutMs);
+  QCOMPARE(window_->fewShot().kind, std::string("logistic regression"));
+  // The predictions can rank the new classes; each example is its own class's top-1.
+  auto* source = window_->findChildren<QComboBox*>().first();
+  for (QComboBox* c : window_->findChildren<QComboBox*>())
+    if (c->itemText(0).startsWith("Classifier")) source = c;
+  const int few = source->findText("Few-shot", Qt::MatchStartsWith);
+  QVERIFY(few >= 0);
+  source->setCurrentIndex(few);
+  const QJsonArray rows = window_->report()["predictions"].toArray();
+  QVERIFY2(rows.first().toString().startsWith("cat"), qPrintable(rows.first().toString()));
 }
 
 QTEST_MAIN(AppTest)

@@ -19,6 +19,30 @@ QVariant ImageListModel::data(const QModelIndex& index, int role) const {
   }
 }
 
+Qt::ItemFlags ImageListModel::flags(const QModelIndex& index) const {
+  return QAbstractListModel::flags(index) | (index.isValid() ? Qt::ItemIsDragEnabled : Qt::NoItemFlags);
+}
+
+QMimeData* ImageListModel::mimeData(const QModelIndexList& indexes) const {
+  QStringList ids;
+  for (const QModelIndex& i : indexes)
+    if (i.isValid()) ids << QString::number(items_[static_cast<std::size_t>(i.row())].id);
+  auto* mime = new QMimeData;
+  mime->setData(kMimeType, ids.join(',').toUtf8());
+  return mime;
+}
+
+QList<quint64> ImageListModel::idsFrom(const QMimeData* mime) {
+  QList<quint64> ids;
+  if (!mime || !mime->hasFormat(kMimeType)) return ids;
+  for (const QByteArray& part : mime->data(kMimeType).split(',')) {
+    bool ok = false;
+    const quint64 id = part.toULongLong(&ok);
+    if (ok) ids << id;
+  }
+  return ids;
+}
+
 int ImageListModel::add(quint64 id, const QString& name) {
   const int row = rowCount();
   beginInsertRows({}, row, row);

@@ -4,6 +4,7 @@
 
 #include <QAbstractListModel>
 #include <QImage>
+#include <QMimeData>
 
 #include <vector>
 
@@ -18,6 +19,12 @@ class ImageListModel : public QAbstractListModel {
 
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
+  // Thumbnails can be dragged (onto few-shot classes) as a list of image ids.
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  QStringList mimeTypes() const override { return {kMimeType}; }
+  QMimeData* mimeData(const QModelIndexList& indexes) const override;
+  static constexpr const char* kMimeType = "application/x-msnlens-image-ids";
+  static QList<quint64> idsFrom(const QMimeData* mime);
 
   int add(quint64 id, const QString& name);
   void setThumbnail(quint64 id, const QImage& image);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "engine/few_shot.h"
 #include "engine/inference_session.h"
 #include "engine/mask_sweep.h"
 #include "imaging/image_file.h"
@@ -123,6 +124,12 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, cons
     info.load_ms = ms_since(start);
     info_ = info;
     Q_EMIT modelLoaded(info);
+    // Classes shipped with the model: <folder>/classes.fewshot or <checkpoint>.fewshot.
+    const QFileInfo model_path(path);
+    const QString classes = model_path.isDir() ? model_path.filePath() + "/classes.fewshot" : path + ".fewshot";
+    few_shot_.reset();
+    if (QFileInfo::exists(classes)) loadFewShot(classes);
+    else Q_EMIT fewShotReady({}, {});
   } catch (const std::exception& e) {
     Q_EMIT modelFailed(message_of(e));
   }
@@ -193,9 +200,10 @@ ForwardResultPtr InferenceWorker::convert(const ModelOutput& out, quint64 image_
   return r;
 }
 
-void InferenceWorker::requestBaseline(quint64 id) {
+const ForwardResultPtr& InferenceWorker::baseline(quint64 id) {
+  static const ForwardResultPtr none;
   const auto it = images_.find(id);
-  if (!session_ || it == images_.end()) return;
+  if (!session_ || it == images_.end()) return none;
   Image& image = *it->second;
   if (!image.baseline) {
     const Busy busy(this);
@@ -209,10 +217,56 @@ void InferenceWorker::requestBaseline(quint64 id) {
       image.baseline = r;
     } catch (const std::exception& e) {
       Q_EMIT failed(image.name + QStringLiteral(": ") + message_of(e));
-      return;
     }
   }
-  Q_EMIT baselineReady(image.baseline);
+  return image.baseline;
+}
+
+void InferenceWorker::requestBaseline(quint64 id) {
+  if (const ForwardResultPtr& r = baseline(id)) Q_EMIT baselineReady(r);
+}
+
+void InferenceWorker::loadFewShot(const QString& path) {
+  try {
+    auto head = std::make_unique<FewShotClassifier>(FewShotClassifier::load(path.toStdString()));
+    if (session_ && head->dim() != session_->model().config().hidden_size)
+      fail(path.toStdString(), "classes were made for embeddings of " + std::to_string(head->dim()) +
+                                   " dimensions; this model has " + std::to_string(session_->model().config().hidden_size));
+    few_shot_ = std::move(head);
+    Q_EMIT fewShotReady(few_shot_->linear_head(), QFileInfo(path).fileName());
+  } catch (const std::exception& e) {
+    Q_EMIT failed(message_of(e));
+  }
+}
+
+void InferenceWorker::fitFewShot(const QStringList& classes, const QList<QList<quint64>>& examples) {
+  std::vector<at::Tensor> features;
+  std::vector<std::int64_t> labels;
+  for (int c = 0; c < examples.size(); ++c)
+    for (const quint64 id : examples[c])
+      if (const ForwardResultPtr& r = baseline(id)) {
+        features.push_back(at::tensor(r->cls).unsqueeze(0));
+        labels.push_back(c);
+      }
+  if (features.empty()) {
+    few_shot_.reset();
+    Q_EMIT fewShotReady({}, {});
+    return;
+  }
+  std::vector<std::string> names;
+  for (const QString& n : classes) names.push_back(n.toStdString());
+  const Busy busy(this);
+  few_shot_ = std::make_unique<FewShotClassifier>(FewShotClassifier::fit(at::cat(features), at::tensor(labels, at::kLong), names));
+  Q_EMIT fewShotReady(few_shot_->linear_head(), tr("%n example(s)", nullptr, static_cast<int>(labels.size())));
+}
+
+void InferenceWorker::saveFewShot(const QString& path) {
+  try {
+    if (!few_shot_) fail(path.toStdString(), "no few-shot classes to save");
+    few_shot_->save(path.toStdString());
+  } catch (const std::exception& e) {
+    Q_EMIT failed(message_of(e));
+  }
 }
 
 void InferenceWorker::requestMasked(quint64 image_id, const PatchMask& mask, MaskMode mode) {

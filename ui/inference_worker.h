@@ -22,6 +22,7 @@
 namespace msnlens {
 
 class InferenceSession;
+struct FewShotClassifier;
 struct ModelOutput;
 
 class InferenceWorker : public QObject {
@@ -46,6 +47,11 @@ class InferenceWorker : public QObject {
   // Computes (or re-sends) the unmasked result of an image.
   void requestBaseline(quint64 id);
   void runSweep(quint64 id, const msnlens::SweepRequest& request);
+  // Few-shot classes: read from a .fewshot file, or fitted on the CLS embeddings of example
+  // images this worker holds (examples[c] are the ids of class c's images).
+  void loadFewShot(const QString& path);
+  void fitFewShot(const QStringList& classes, const QList<QList<quint64>>& examples);
+  void saveFewShot(const QString& path);
 
  Q_SIGNALS:
   void modelLoaded(const msnlens::ModelInfo& info);
@@ -56,6 +62,7 @@ class InferenceWorker : public QObject {
   void maskedReady(const msnlens::ForwardResultPtr& result);
   void sweepProgress(int done, int total);
   void sweepFinished(const msnlens::SweepResult& result);
+  void fewShotReady(const msnlens::LinearHead& head, const QString& source);
   void failed(const QString& message);
   void busyChanged(bool busy);
 
@@ -72,8 +79,10 @@ class InferenceWorker : public QObject {
   void runMasked(const MaskedRequest& request);
   void storeImage(quint64 id, RgbImage rgb, const QString& name);
   ForwardResultPtr convert(const ModelOutput& out, quint64 image_id, const std::vector<int>& token_patch) const;
+  const ForwardResultPtr& baseline(quint64 id);  // computed on first use; null when it cannot be
 
   std::unique_ptr<InferenceSession> session_;
+  std::unique_ptr<FewShotClassifier> few_shot_;
   ModelInfo info_;
   std::map<quint64, std::unique_ptr<Image>> images_;
   std::mutex pending_mutex_;

@@ -13,6 +13,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
+#include <QInputDialog>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QJsonArray>
@@ -43,6 +44,7 @@
 
 #include "analysis/masking_response.h"
 #include "ui/attention_grid.h"
+#include "ui/class_list.h"
 #include "ui/image_canvas.h"
 #include "ui/image_list_model.h"
 #include "ui/inference_worker.h"
@@ -84,6 +86,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   qRegisterMetaType<PatchMask>();
   qRegisterMetaType<MaskMode>();
   qRegisterMetaType<SweepRequest>();
+  qRegisterMetaType<LinearHead>();
   setWindowTitle(tr("MSN Lens"));
   setAcceptDrops(true);
   buildUi();
@@ -102,6 +105,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &InferenceWorker::sweepProgress, sweep_view_, &SweepView::setProgress);
   connect(worker_, &InferenceWorker::sweepFinished, this, &MainWindow::onSweepFinished);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
+  connect(worker_, &InferenceWorker::fewShotReady, this, &MainWindow::onFewShot);
   connect(worker_, &InferenceWorker::busyChanged, this, &MainWindow::onBusy);
   connect(&rollout_watcher_, &QFutureWatcher<std::vector<float>>::finished, this, [this] {
     rollout_ = std::make_shared<std::vector<float>>(rollout_watcher_.result());
@@ -129,6 +133,7 @@ void MainWindow::buildUi() {
 
   image_model_ = new ImageListModel(this);
   image_list_ = new QListView;
+  image_list_->setObjectName("imageStrip");
   image_list_->setModel(image_model_);
   image_list_->setViewMode(QListView::IconMode);
   image_list_->setFlow(QListView::LeftToRight);
@@ -168,10 +173,19 @@ void MainWindow::buildUi() {
   topk_spin_->setValue(5);
   topk_spin_->setPrefix(tr("top "));
   connect(topk_spin_, &QSpinBox::valueChanged, predictions_, &PredictionsView::setTopK);
+  prediction_combo_ = new QComboBox;
+  prediction_combo_->setToolTip(tr("What to rank: the checkpoint's classifier, your few-shot classes, or MSN prototypes"));
+  connect(prediction_combo_, &QComboBox::currentIndexChanged, this, [this] {
+    refreshCaptions();
+    refreshView();
+  });
   auto* predictions_box = new QGroupBox(tr("Predictions"));
-  auto* predictions_layout = new QGridLayout(predictions_box);
-  predictions_layout->addWidget(predictions_, 0, 0);
-  predictions_layout->addWidget(topk_spin_, 0, 0, Qt::AlignRight | Qt::AlignTop);
+  auto* predictions_layout = new QVBoxLayout(predictions_box);
+  auto* predictions_row = new QHBoxLayout;
+  predictions_row->addWidget(prediction_combo_, 1);
+  predictions_row->addWidget(topk_spin_);
+  predictions_layout->addLayout(predictions_row);
+  predictions_layout->addWidget(predictions_);
 
   // Attention tab.
   source_combo_ = new QComboBox;
@@ -304,11 +318,73 @@ void MainWindow::buildUi() {
   });
   connect(sweep_view_, &SweepView::cancelRequested, this, [this] { worker_->cancelSweep(); });
 
+  // Few-shot classes tab.
+  classes_ = new ClassList;
+  classes_status_ = wrapped(tr("Name classes and drag a few example thumbnails (or image files) onto each: MSN's "
+                               "low-shot protocol fits a logistic regression on the CLS embeddings."));
+  auto* add_class = button(tr("Add class…"), tr("A new few-shot class"));
+  auto* rename_class = button(tr("Rename…"), tr("Rename the selected class"));
+  auto* remove_class = button(tr("Remove"), tr("Remove the selected class"));
+  auto* add_current = button(tr("Add current image"), tr("The image on the canvas becomes an example of the selected class"));
+  auto* save_classes = button(tr("Save…"), tr("Save the fitted classes (.fewshot)"));
+  auto* load_classes = button(tr("Load…"), tr("Load classes saved before (.fewshot)"));
+  connect(add_class, &QPushButton::clicked, this, [this] {
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Add class"), tr("Class name:"), QLineEdit::Normal, {}, &ok);
+    if (ok && !name.trimmed().isEmpty()) addClass(name.trimmed());
+  });
+  connect(rename_class, &QPushButton::clicked, this, [this] {
+    const int row = classes_->currentRow();
+    if (row < 0) return;
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Rename class"), tr("Class name:"), QLineEdit::Normal, classes_->className(row), &ok);
+    if (ok) classes_->renameClass(row, name);
+  });
+  connect(remove_class, &QPushButton::clicked, this, [this] {
+    if (classes_->currentRow() >= 0) classes_->removeClass(classes_->currentRow());
+  });
+  connect(add_current, &QPushButton::clicked, this, [this] {
+    if (current() && classes_->currentRow() >= 0) classes_->addExamples(classes_->currentRow(), {current_id_});
+  });
+  connect(save_classes, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save classes"), "classes.fewshot", tr("Few-shot classes (*.fewshot)"));
+    if (!path.isEmpty()) QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->saveFewShot(path); }, Qt::QueuedConnection);
+  });
+  connect(load_classes, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Load classes"), {}, tr("Few-shot classes (*.fewshot)"));
+    if (path.isEmpty()) return;
+    classes_->clearClasses();
+    QMetaObject::invokeMethod(worker_, [w = worker_, path] { w->loadFewShot(path); }, Qt::QueuedConnection);
+  });
+  connect(classes_, &ClassList::examplesChanged, this, &MainWindow::refitClasses);
+  connect(classes_, &ClassList::filesDropped, this, [this](int row, const QStringList& paths) {
+    const quint64 first = next_id_;
+    addImageFiles(paths);
+    QList<quint64> ids;
+    for (quint64 id = first; id < next_id_; ++id) ids << id;
+    classes_->addExamples(row, ids);
+  });
+  auto* class_buttons = new QGridLayout;
+  class_buttons->addWidget(add_class, 0, 0);
+  class_buttons->addWidget(rename_class, 0, 1);
+  class_buttons->addWidget(remove_class, 0, 2);
+  class_buttons->addWidget(add_current, 1, 0);
+  class_buttons->addWidget(save_classes, 1, 1);
+  class_buttons->addWidget(load_classes, 1, 2);
+  auto* classes_tab = new QWidget;
+  auto* classes_layout = new QVBoxLayout(classes_tab);
+  classes_layout->addWidget(classes_status_);
+  classes_layout->addLayout(class_buttons);
+  classes_layout->addWidget(classes_, 1);
+  image_list_->setDragEnabled(true);
+  image_list_->setDragDropMode(QAbstractItemView::DragOnly);
+
   tabs_ = new QTabWidget;
   tabs_->addTab(attention_tab, tr("Attention"));
   tabs_->addTab(heads_tab, tr("Heads"));
   tabs_->addTab(masking_tab, tr("Masking"));
   tabs_->addTab(sweep_view_, tr("Sweep"));
+  tabs_->addTab(classes_tab, tr("Classes"));
 
   auto* right = new QWidget;
   auto* right_layout = new QVBoxLayout(right);
@@ -409,7 +485,7 @@ void MainWindow::buildMenus() {
   });
   view->addAction(tr("Fit image"), QKeySequence(Qt::Key_0), canvas_, &ImageCanvas::resetView);
   view->addSeparator();
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < tabs_->count(); ++i)
     view->addAction(tabs_->tabText(i), QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this, [this, i] { tabs_->setCurrentIndex(i); });
   view->addAction(tr("Previous image"), QKeySequence(Qt::Key_PageUp), this, [this] {
     const int row = image_model_->rowOf(current_id_);
@@ -580,7 +656,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
                            .arg(info.has_mask_token ? tr("yes") : tr("no"))};
   model_details_->setText(lines.join("\n"));
   status_device_->setText(tr("%1 · %2").arg(info.device, info.precision));
-  predictions_->setModel(info);
+  updatePredictionSources();
   // The mask-token mode needs a mask token.
   if (auto* model = qobject_cast<QStandardItemModel*>(mode_combo_->model()))
     model->item(1)->setEnabled(info.has_mask_token);
@@ -600,6 +676,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     if (id != current_id_) QMetaObject::invokeMethod(worker_, [w = worker_, id = id] { w->requestBaseline(id); }, Qt::QueuedConnection);
   sweep_view_->setResult({});
   addRecent(info.path);
+  if (userClassesHaveExamples()) refitClasses();  // the user's classes, on the new model's features
   Q_EMIT modelReady();
   refreshView();
 }
@@ -636,14 +713,7 @@ void MainWindow::onBaseline(const ForwardResultPtr& result) {
   auto it = images_.find(result->image_id);
   if (it == images_.end()) return;
   it->second.baseline = result;
-  // Strip caption: the unmasked top-1, or top prototype.
-  const std::vector<float>& probs = info_.has_classifier ? result->class_probs : result->prototype_probs;
-  if (!probs.empty()) {
-    const int best = top_indices(probs, 1).front();
-    const QString label = info_.has_classifier ? (best < info_.labels.size() ? info_.labels[best] : QStringLiteral("LABEL_%1").arg(best))
-                                               : tr("prototype %1").arg(best);
-    image_model_->setCaption(result->image_id, QStringLiteral("%1 %2%").arg(label).arg(100.0 * probs[static_cast<std::size_t>(best)], 0, 'f', 0));
-  }
+  refreshCaptions();
   if (result->image_id == current_id_) {
     status_latency_->setText(tr("unmasked %1 ms").arg(result->latency_ms, 0, 'f', 0));
     if (it->second.mask.any()) applyMask(it->second.mask);  // re-run the mask on the new model
@@ -817,7 +887,7 @@ void MainWindow::refreshView() {
                                                                    .arg(h.query_patch % std::max(1, info_.grid_cols) + 1));
   if (!s || !shown) {
     canvas_->setOverlay({});
-    predictions_->setResults(s ? s->baseline : nullptr, nullptr);
+    predictions_->setRanking(ranking());
     heads_grid_->setData({}, nullptr, h, info_.grid_rows, info_.grid_cols);
     overview_grid_->setData({}, nullptr, h, info_.grid_rows, info_.grid_cols);
     sweep_view_->setAvailable(false);
@@ -832,7 +902,7 @@ void MainWindow::refreshView() {
   }
   if (h.source == HeatmapSettings::Source::Attention || rollout)
     canvas_->setOverlay(heatmap_image(patch_heatmap(*shown, h, patches, rollout), info_.grid_cols, info_.grid_rows, h.colormap));
-  predictions_->setResults(s->baseline, s->mask.any() ? s->masked : nullptr);
+  predictions_->setRanking(ranking());
   heads_grid_->setData(s->image, shown, h, info_.grid_rows, info_.grid_cols);
   overview_grid_->setData({}, shown, h, info_.grid_rows, info_.grid_cols);
   sweep_view_->setAvailable(s->baseline != nullptr && !sweep_running_);
@@ -854,10 +924,11 @@ void MainWindow::refreshResponse() {
   lines << tr("<b>%1 of %2 patches masked</b> (%3%), %4")
                .arg(m.mask.count()).arg(m.mask.size()).arg(100.0 * m.mask.ratio(), 0, 'f', 0).arg(mask_mode_name(m.mode));
   lines << tr("CLS embedding cosine similarity to unmasked: <b>%1</b>").arg(cosine_similarity(b.cls, m.cls), 0, 'f', 4);
-  if (!b.class_probs.empty()) {
-    const int before = top_indices(b.class_probs, 1).front(), after = top_indices(m.class_probs, 1).front();
-    lines << (before == after ? tr("Top-1 unchanged: %1").arg(info_.labels.value(before))
-                              : tr("Top-1 changed: %1 → <b>%2</b>").arg(info_.labels.value(before), info_.labels.value(after)));
+  const std::vector<float> sb = scores(b), sm = scores(m);
+  if (!sb.empty() && sm.size() == sb.size() && predictionSource() != PredictionSource::Prototypes) {
+    const int before = top_indices(sb, 1).front(), after = top_indices(sm, 1).front();
+    lines << (before == after ? tr("Top-1 unchanged: %1").arg(scoreLabel(before))
+                              : tr("Top-1 changed: %1 → <b>%2</b>").arg(scoreLabel(before), scoreLabel(after)));
   }
   if (!b.prototype_probs.empty()) {
     const int before = top_indices(b.prototype_probs, 1).front(), after = top_indices(m.prototype_probs, 1).front();
@@ -866,6 +937,127 @@ void MainWindow::refreshResponse() {
   }
   lines << tr("Latency, edit to result: %1 ms").arg(m.latency_ms, 0, 'f', 0);
   response_->setText(lines.join("<br>"));
+}
+
+// ---- predictions and few-shot classes -----------------------------------------------------
+
+void MainWindow::updatePredictionSources() {
+  const QSignalBlocker block(prediction_combo_);
+  const QVariant previous = prediction_combo_->currentData();
+  prediction_combo_->clear();
+  if (info_.has_classifier) prediction_combo_->addItem(tr("Classifier: %1 labels").arg(info_.labels.size()), static_cast<int>(PredictionSource::Classifier));
+  if (!few_shot_.empty())
+    prediction_combo_->addItem(tr("Few-shot classes (%1, %2)").arg(few_shot_.classes.size()).arg(few_shot_source_),
+                               static_cast<int>(PredictionSource::FewShot));
+  if (info_.has_prototypes) prediction_combo_->addItem(tr("MSN prototypes (%1)").arg(info_.num_prototypes), static_cast<int>(PredictionSource::Prototypes));
+  if (prediction_combo_->count() == 0) prediction_combo_->addItem(tr("No classifier"), static_cast<int>(PredictionSource::None));
+  // Keep the user's choice; otherwise few-shot classes win over prototypes when there is no classifier.
+  const int keep = prediction_combo_->findData(previous);
+  const int few = prediction_combo_->findData(static_cast<int>(PredictionSource::FewShot));
+  prediction_combo_->setCurrentIndex(keep >= 0 && previous.toInt() != static_cast<int>(PredictionSource::None) ? keep
+                                     : (!info_.has_classifier && few >= 0) ? few : 0);
+}
+
+MainWindow::PredictionSource MainWindow::predictionSource() const {
+  return static_cast<PredictionSource>(prediction_combo_->currentData().toInt());
+}
+
+std::vector<float> MainWindow::scores(const ForwardResult& r) const {
+  switch (predictionSource()) {
+    case PredictionSource::Classifier: return r.class_probs;
+    case PredictionSource::FewShot: return few_shot_.probabilities(r.cls);
+    case PredictionSource::Prototypes: return r.prototype_probs;
+    case PredictionSource::None: break;
+  }
+  return {};
+}
+
+QString MainWindow::scoreLabel(int i) const {
+  switch (predictionSource()) {
+    case PredictionSource::Classifier: return i < info_.labels.size() ? info_.labels[i] : QStringLiteral("LABEL_%1").arg(i);
+    case PredictionSource::FewShot:
+      return static_cast<std::size_t>(i) < few_shot_.classes.size() ? QString::fromStdString(few_shot_.classes[static_cast<std::size_t>(i)]) : QString();
+    case PredictionSource::Prototypes: return tr("prototype %1").arg(i);
+    case PredictionSource::None: break;
+  }
+  return {};
+}
+
+Ranking MainWindow::ranking() const {
+  Ranking r;
+  const ImageState* s = current();
+  const int k = predictions_->topK();
+  switch (predictionSource()) {
+    case PredictionSource::Classifier: r.heading = tr("Top-%1 classes").arg(k); break;
+    case PredictionSource::FewShot: r.heading = tr("Few-shot classes (%1)").arg(QString::fromStdString(few_shot_.kind)); break;
+    case PredictionSource::Prototypes: r.heading = tr("MSN prototype assignment"); break;
+    case PredictionSource::None: r.heading = tr("No classifier in this checkpoint"); break;
+  }
+  if (!info_.path.isEmpty() && !info_.has_classifier)
+    r.note = predictionSource() == PredictionSource::None
+                 ? tr("Released ViT-MSN backbones carry no trained head, so no class labels are shown. Define few-shot "
+                      "classes in the Classes tab; attention and the CLS representation respond to masking regardless.")
+                 : tr("This checkpoint has no trained classifier; these are %1, not labels from a head.")
+                       .arg(predictionSource() == PredictionSource::FewShot ? tr("your few-shot classes") : tr("MSN's prototypes"));
+  if (!s || !s->baseline) return r;
+  const int n = predictionSource() == PredictionSource::FewShot ? static_cast<int>(few_shot_.classes.size())
+                                                                : static_cast<int>(scores(*s->baseline).size());
+  for (int i = 0; i < n; ++i) r.labels << scoreLabel(i);
+  r.before = scores(*s->baseline);
+  if (s->masked && s->mask.any()) {
+    r.after = scores(*s->masked);
+    r.masked = s->masked->mask.count();
+    r.patches = s->masked->mask.size();
+  }
+  return r;
+}
+
+void MainWindow::refreshCaptions() {
+  // Thumbnail captions: each image's unmasked top-1 under the current source.
+  for (const auto& [id, state] : images_) {
+    if (!state.baseline) continue;
+    const std::vector<float> p = scores(*state.baseline);
+    if (p.empty()) {
+      image_model_->setCaption(id, {});
+      continue;
+    }
+    const int best = top_indices(p, 1).front();
+    image_model_->setCaption(id, QStringLiteral("%1 %2%").arg(scoreLabel(best)).arg(100.0 * p[static_cast<std::size_t>(best)], 0, 'f', 0));
+  }
+}
+
+int MainWindow::addClass(const QString& name) { return classes_->addClass(name); }
+
+bool MainWindow::userClassesHaveExamples() const {
+  for (int row = 0; row < classes_->count(); ++row)
+    if (!classes_->examples(row).isEmpty()) return true;
+  return false;
+}
+
+void MainWindow::refitClasses() {
+  QStringList names;
+  QList<QList<quint64>> examples;
+  for (int row = 0; row < classes_->count(); ++row) {
+    names << classes_->className(row);
+    examples << classes_->examples(row);
+  }
+  classes_status_->setText(tr("Fitting %1 classes…").arg(names.size()));
+  QMetaObject::invokeMethod(worker_, [w = worker_, names, examples] { w->fitFewShot(names, examples); }, Qt::QueuedConnection);
+}
+
+void MainWindow::onFewShot(const LinearHead& head, const QString& source) {
+  few_shot_ = head;
+  few_shot_source_ = source;
+  classes_status_->setText(head.empty() ? tr("No few-shot classes yet: add classes and drag example images onto them.")
+                                        : tr("%1 classes from %2 (%3).").arg(head.classes.size()).arg(source, QString::fromStdString(head.kind)));
+  if (!userClassesHaveExamples()) {  // classes from a file: list them (their examples live in the file)
+    const QSignalBlocker block(classes_);
+    classes_->clear();
+    for (const std::string& name : head.classes) classes_->addClass(QString::fromStdString(name));
+  }
+  updatePredictionSources();
+  refreshCaptions();
+  refreshView();
 }
 
 // ---- export, screenshots, benchmark -------------------------------------------------------
@@ -887,6 +1079,7 @@ QJsonObject MainWindow::report() const {
   r["view"] = QJsonObject{{"source", source_combo_->currentText()}, {"layer", h.layer + 1}, {"heads", head_combo_->currentText()},
                           {"query_patch", h.query_patch}, {"rollout_discard", h.discard_ratio}, {"colormap", colormap_combo_->currentText()}};
   r["predictions"] = QJsonArray::fromStringList(predictions_->rowsText());
+  r["prediction_source"] = prediction_combo_->currentText();
   if (s->baseline && s->masked && s->mask.any()) {
     QJsonObject response{{"cls_cosine", cosine_similarity(s->baseline->cls, s->masked->cls)}, {"latency_ms", s->masked->latency_ms}};
     if (!s->baseline->prototype_probs.empty())

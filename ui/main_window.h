@@ -31,6 +31,8 @@ class QTabWidget;
 namespace msnlens {
 
 class AttentionGrid;
+class ClassList;
+struct Ranking;
 class ImageCanvas;
 class ImageListModel;
 class InferenceWorker;
@@ -62,6 +64,10 @@ class MainWindow : public QMainWindow {
   AttentionGrid* overviewGrid() const { return overview_grid_; }
   SweepView* sweepView() const { return sweep_view_; }
   QTabWidget* tabs() const { return tabs_; }
+  ClassList* classList() const { return classes_; }
+  const LinearHead& fewShot() const { return few_shot_; }
+  // Adds a few-shot class and returns its row (tests and the Classes tab).
+  int addClass(const QString& name);
   QSlider* layerSlider() const { return layer_slider_; }
   QComboBox* headCombo() const { return head_combo_; }
   QString errorText() const;
@@ -118,6 +124,16 @@ class MainWindow : public QMainWindow {
   HeatmapSettings heatmapSettings() const;
   ForwardResultPtr shownResult() const;
   void startRollout(const ForwardResultPtr& result);
+  // What the predictions panel ranks: classifier labels, few-shot classes or prototypes.
+  enum class PredictionSource { Classifier, FewShot, Prototypes, None };
+  PredictionSource predictionSource() const;
+  void updatePredictionSources();
+  std::vector<float> scores(const ForwardResult& result) const;
+  QString scoreLabel(int index) const;
+  Ranking ranking() const;
+  void refreshCaptions();
+  void refitClasses();
+  bool userClassesHaveExamples() const;
   void maybeFinishScreenshot();
   void finishClickMeasure();
   void exportOverlay();
@@ -132,10 +148,13 @@ class MainWindow : public QMainWindow {
   void onMasked(const ForwardResultPtr& result);
   void onSweepFinished(const SweepResult& result);
   void onBusy(bool busy);
+  void onFewShot(const LinearHead& head, const QString& source);
 
   QThread thread_;
   InferenceWorker* worker_ = nullptr;
   ModelInfo info_;
+  LinearHead few_shot_;
+  QString few_shot_source_;
   QString device_ = "auto", precision_ = "auto";
   std::map<quint64, ImageState> images_;
   quint64 current_id_ = 0, next_id_ = 1;
@@ -173,6 +192,9 @@ class MainWindow : public QMainWindow {
             *shown_combo_ = nullptr;
   QCheckBox* grid_check_ = nullptr;
   QSpinBox *ratio_spin_ = nullptr, *seed_spin_ = nullptr, *topk_spin_ = nullptr;
+  QComboBox* prediction_combo_ = nullptr;
+  ClassList* classes_ = nullptr;
+  QLabel* classes_status_ = nullptr;
   QMenu* recent_menu_ = nullptr;
 };
 

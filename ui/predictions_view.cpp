@@ -8,17 +8,8 @@ namespace msnlens {
 
 PredictionsView::PredictionsView(QWidget* parent) : QWidget(parent) {}
 
-void PredictionsView::setModel(const ModelInfo& info) {
-  info_ = info;
-  baseline_.reset();
-  masked_.reset();
-  updateGeometry();
-  update();
-}
-
-void PredictionsView::setResults(ForwardResultPtr baseline, ForwardResultPtr masked) {
-  baseline_ = std::move(baseline);
-  masked_ = std::move(masked);
+void PredictionsView::setRanking(Ranking ranking) {
+  ranking_ = std::move(ranking);
   updateGeometry();
   update();
 }
@@ -30,32 +21,19 @@ void PredictionsView::setTopK(int k) {
 }
 
 QSize PredictionsView::sizeHint() const {
-  // Heading, the no-classifier note, up to k rows (more when masking moved classes in), legend.
+  // Heading, note, up to k rows (more when masking moved classes in), legend.
   const int line = fontMetrics().height() + 10;
-  const int note = info_.has_classifier ? 0 : 3 * fontMetrics().height();
+  const int note = ranking_.note.isEmpty() ? 0 : 3 * fontMetrics().height();
   return {380, 16 + line * (2 + std::max<int>(k_, static_cast<int>(rows().size()))) + note};
-}
-
-QString PredictionsView::heading() const {
-  if (info_.has_classifier) return tr("Top-%1 classes").arg(k_);
-  if (info_.has_prototypes)
-    return tr("No classifier in this checkpoint: MSN prototype assignment (of %1)").arg(info_.num_prototypes);
-  return tr("No classifier in this checkpoint");
 }
 
 std::vector<PredictionsView::Row> PredictionsView::rows() const {
   std::vector<Row> out;
-  if (!baseline_) return out;
-  const bool classes = info_.has_classifier;
-  const std::vector<float>& before = classes ? baseline_->class_probs : baseline_->prototype_probs;
+  const std::vector<float>& before = ranking_.before;
   if (before.empty()) return out;
-  const std::vector<float>* after = masked_ ? (classes ? &masked_->class_probs : &masked_->prototype_probs) : nullptr;
-  auto label = [&](int i) {
-    if (!classes) return tr("prototype %1").arg(i);
-    return i < info_.labels.size() ? info_.labels[i] : QStringLiteral("LABEL_%1").arg(i);
-  };
-  if (after && after->size() == before.size()) {
-    for (const RankMove& m : rank_moves(before, *after, k_))
+  auto label = [&](int i) { return i < ranking_.labels.size() ? ranking_.labels[i] : QStringLiteral("LABEL_%1").arg(i); };
+  if (ranking_.after.size() == before.size()) {
+    for (const RankMove& m : rank_moves(before, ranking_.after, k_))
       out.push_back({label(m.index), m.score_before, m.score_after, m.rank_before, m.rank_after});
   } else {
     int rank = 0;
@@ -82,53 +60,44 @@ void PredictionsView::paintEvent(QPaintEvent*) {
   bold.setBold(true);
   p.setFont(bold);
   p.setPen(palette().color(QPalette::WindowText));
-  p.drawText(QRect(margin, y, width() - 2 * margin, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, heading());
+  p.drawText(QRect(margin, y, width() - 2 * margin - 70, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+             fm.elidedText(ranking_.heading, Qt::ElideRight, width() - 2 * margin - 70));
   p.setFont(font());
   y += line;
-  if (info_.path.isEmpty()) {
-    p.drawText(QRect(margin, y, width() - 2 * margin, 3 * line), Qt::TextWordWrap, tr("No model loaded."));
-    return;
-  }
-  if (!info_.has_classifier) {
-    const QString note = info_.has_prototypes
-        ? tr("Released ViT-MSN backbones carry no trained head, so no class labels are shown.")
-        : tr("Released ViT-MSN backbones carry no trained head, so no class labels are shown. "
-             "Attention and the CLS representation below still respond to masking.");
-    QRect r = fm.boundingRect(QRect(margin, y, width() - 2 * margin, 1000), Qt::TextWordWrap, note);
+  if (!ranking_.note.isEmpty()) {
+    const QRect r = fm.boundingRect(QRect(margin, y, width() - 2 * margin, 1000), Qt::TextWordWrap, ranking_.note);
     p.setPen(palette().color(QPalette::PlaceholderText));
-    p.drawText(r, Qt::TextWordWrap, note);
+    p.drawText(r, Qt::TextWordWrap, ranking_.note);
     p.setPen(palette().color(QPalette::WindowText));
     y = r.bottom() + 8;
   }
   const std::vector<Row> rs = rows();
-  if (rs.empty()) return;
   const int label_w = std::min(width() / 2, 170), value_w = fm.horizontalAdvance(QStringLiteral("100.0%  ▲99")) + 8;
   const int bar_x = margin + label_w + 6, bar_w = std::max(40, width() - bar_x - value_w - margin);
   const QColor before_c(150, 150, 160), after_c(0, 170, 210), up(40, 170, 80), down(210, 70, 60);
   for (const Row& r : rs) {
     p.setPen(palette().color(QPalette::WindowText));
-    p.drawText(QRect(margin, y, label_w, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
-               fm.elidedText(r.label, Qt::ElideRight, label_w));
+    p.drawText(QRect(margin, y, label_w, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, fm.elidedText(r.label, Qt::ElideRight, label_w));
     const int h = fm.height() / 2;
-    // Unmasked: a gray bar (an outline when a masked result is shown over it).
+    // Unmasked: a full-height bar alone, or a gray one above the masked (blue) one.
     const QRectF bar_before(bar_x, y + (r.after < 0 ? h / 2 : 0), bar_w * std::clamp(r.before, 0.0f, 1.0f), r.after < 0 ? h : h - 1);
     p.fillRect(bar_before, r.after < 0 ? after_c : before_c);
     if (r.after >= 0) p.fillRect(QRectF(bar_x, y + h + 1, bar_w * std::clamp(r.after, 0.0f, 1.0f), h - 1), after_c);
     const float shown = r.after < 0 ? r.before : r.after;
-    QString value = QStringLiteral("%1%").arg(100.0 * shown, 0, 'f', 1);
+    const QString value = QStringLiteral("%1%").arg(100.0 * shown, 0, 'f', 1);
     p.drawText(QRect(bar_x + bar_w + 6, y, value_w, fm.height()), Qt::AlignLeft | Qt::AlignVCenter, value);
     if (r.after >= 0 && r.rank_after != r.rank_before) {
       const int moved = r.rank_before - r.rank_after;
       p.setPen(moved > 0 ? up : down);
-      p.drawText(QRect(bar_x + bar_w + 6 + fm.horizontalAdvance(value) + 4, y, value_w, fm.height()),
-                 Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("%1%2").arg(moved > 0 ? "▲" : "▼").arg(std::abs(moved)));
+      p.drawText(QRect(bar_x + bar_w + 6 + fm.horizontalAdvance(value) + 4, y, value_w, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+                 QStringLiteral("%1%2").arg(moved > 0 ? "▲" : "▼").arg(std::abs(moved)));
     }
     y += line;
   }
-  if (masked_) {
+  if (!ranking_.after.empty()) {
     p.setPen(palette().color(QPalette::PlaceholderText));
     p.drawText(QRect(margin, y, width() - 2 * margin, fm.height()), Qt::AlignLeft,
-               tr("gray: unmasked   blue: masked (%1 of %2 patches)").arg(masked_->mask.count()).arg(masked_->mask.size()));
+               tr("gray: unmasked   blue: masked (%1 of %2 patches)").arg(ranking_.masked).arg(ranking_.patches));
   }
 }
 

@@ -1,13 +1,22 @@
 #pragma once
-// What the model predicts, unmasked and masked side by side: top-k classes with bars and how
-// their ranks moved. Checkpoints without a classifier (every released facebook/vit-msn-*
-// backbone) say so, and show the MSN prototype assignment instead when the file has one.
+// Ranked scores, unmasked and masked side by side: bars for the top-k and how their ranks
+// moved. What is ranked (classifier labels, few-shot classes, MSN prototypes) is decided by
+// the window; checkpoints without a classifier say so in the note.
 
+#include <QStringList>
 #include <QWidget>
 
-#include "ui/view_types.h"
+#include <vector>
 
 namespace msnlens {
+
+struct Ranking {
+  QString heading;                   // "Top-5 classes", "Few-shot classes", ...
+  QString note;                      // shown under the heading (e.g. why there are no labels)
+  QStringList labels;                // name of each index
+  std::vector<float> before, after;  // probabilities; `after` empty without a masked result
+  int masked = 0, patches = 0;       // for the legend
+};
 
 class PredictionsView : public QWidget {
   Q_OBJECT
@@ -15,9 +24,9 @@ class PredictionsView : public QWidget {
  public:
   explicit PredictionsView(QWidget* parent = nullptr);
 
-  void setModel(const ModelInfo& info);
-  void setResults(ForwardResultPtr baseline, ForwardResultPtr masked);
+  void setRanking(Ranking ranking);
   void setTopK(int k);
+  int topK() const { return k_; }
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override { return {280, sizeHint().height()}; }
 
@@ -34,10 +43,8 @@ class PredictionsView : public QWidget {
     int rank_before = 0, rank_after = 0;
   };
   std::vector<Row> rows() const;
-  QString heading() const;
 
-  ModelInfo info_;
-  ForwardResultPtr baseline_, masked_;
+  Ranking ranking_;
   int k_ = 5;
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/attention_maps.h"
+#include "analysis/linear_head.h"
 #include "analysis/patch_mask.h"
 #include "analysis/sweep_plan.h"
 
@@ -68,3 +69,4 @@ Q_DECLARE_METATYPE(msnlens::SweepResult)
 Q_DECLARE_METATYPE(msnlens::PatchMask)
 Q_DECLARE_METATYPE(msnlens::MaskMode)
 Q_DECLARE_METATYPE(msnlens::SweepRequest)
+Q_DECLARE_METATYPE(msnlens::LinearHead)

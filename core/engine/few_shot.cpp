@@ -55,6 +55,17 @@ at::Tensor FewShotClassifier::predict(const at::Tensor& features) const {
   return at::softmax(at::matmul(x, centroids.t()) / 0.1, 1);
 }
 
+LinearHead FewShotClassifier::linear_head() const {
+  LinearHead h;
+  h.classes = classes;
+  const at::Tensor w = (weight.defined() ? weight : centroids).to(at::kFloat).contiguous();
+  h.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+  h.dim = static_cast<int>(dim());
+  h.temperature = weight.defined() ? 1.0f : 0.1f;
+  h.kind = weight.defined() ? "logistic regression" : "class means";
+  return h;
+}
+
 void FewShotClassifier::save(const std::filesystem::path& path) const {
   std::vector<std::pair<std::string, at::Tensor>> tensors = {{"centroids", centroids}};
   if (weight.defined()) tensors.emplace_back("weight", weight);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/linear_head.h"
 #include "checkpoint/tensor_map.h"
 
 namespace msnlens {
@@ -31,6 +32,9 @@ struct FewShotClassifier {
   // Class probabilities [N, classes]: softmax of the regression, or of cosine similarity to the
   // class means (temperature 0.1) when there is no regression.
   at::Tensor predict(const at::Tensor& features) const;
+
+  // The same classifier as plain numbers, for callers without LibTorch.
+  LinearHead linear_head() const;
 
   void save(const std::filesystem::path& path) const;
   static FewShotClassifier load(const std::filesystem::path& path);
