@@ -10,7 +10,9 @@ CMAKE_FLAGS ?=
 MODEL ?= tests/data/models/tiny224-cls
 IMAGES ?= resources/images/chelsea.png resources/images/coffee.png resources/images/astronaut.png
 
-.PHONY: all deps configure build test run clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps configure build test run clean fuzz test-asan
 
 all: build
 
@@ -29,5 +31,18 @@ test: build
 run: build
 	$(BUILD_DIR)/bin/msnlens --model $(MODEL) --demo $(IMAGES)
 
+# libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS from the committed corpus.
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSNLENS_FUZZ=ON > build-fuzz.configure.log || (cat build-fuzz.configure.log; exit 1)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	@./scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+# The whole test suite with AddressSanitizer + UndefinedBehaviorSanitizer on our code.
+test-asan: deps
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSNLENS_SANITIZE=ON -DMSNLENS_WERROR=$(WERROR) > build-asan.configure.log || (cat build-asan.configure.log; exit 1)
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log
+	rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log build-fuzz build-fuzz.configure.log build-asan build-asan.configure.log

@@ -47,8 +47,9 @@ std::uint64_t unsigned_field(const json& v, const std::string& where) {
 
 }  // namespace
 
-SafetensorsContent read_safetensors(const std::filesystem::path& path) {
-  const auto file = MappedFile::open(path);
+SafetensorsContent read_safetensors(const std::filesystem::path& path) { return read_safetensors(MappedFile::open(path)); }
+
+SafetensorsContent read_safetensors(const MappedFilePtr& file) {
   const std::string name = file->name();
   if (file->size() < 8) fail(name, "not a safetensors file (shorter than its 8-byte header length)");
   const std::uint64_t header_len = read_u64_le(file->at(0, 8));

@@ -23,6 +23,7 @@ struct SafetensorsContent {
 constexpr std::uint64_t kMaxSafetensorsHeader = 100'000'000;
 
 SafetensorsContent read_safetensors(const std::filesystem::path& path);
+SafetensorsContent read_safetensors(const MappedFilePtr& file);
 
 // Writes tensors in the given order (any dtype the format knows; moved to CPU, contiguous).
 void write_safetensors(const std::filesystem::path& path,

@@ -7,8 +7,9 @@
 
 namespace msnlens {
 
-PickleContents read_torch_zip(const std::filesystem::path& path) {
-  const auto file = MappedFile::open(path);
+PickleContents read_torch_zip(const std::filesystem::path& path) { return read_torch_zip(MappedFile::open(path)); }
+
+PickleContents read_torch_zip(const MappedFilePtr& file) {
   const std::string name = file->name();
   if (!ZipArchive::looks_like_zip(*file)) {
     if (file->size() >= 2 && file->at(0, 1)[0] == 0x80)

@@ -10,5 +10,6 @@ namespace msnlens {
 
 // Tensors view the mapped file; nothing in the pickle is executed.
 PickleContents read_torch_zip(const std::filesystem::path& path);
+PickleContents read_torch_zip(const MappedFilePtr& file);
 
 }  // namespace msnlens

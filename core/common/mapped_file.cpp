@@ -36,11 +36,19 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
   return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
 }
 
+std::shared_ptr<const MappedFile> MappedFile::from_memory(std::vector<std::uint8_t> bytes, const std::string& name) {
+  auto f = std::shared_ptr<MappedFile>(new MappedFile(name, nullptr, 0));
+  f->memory_ = std::move(bytes);
+  f->size_ = f->memory_.size();
+  f->data_ = f->memory_.empty() ? nullptr : f->memory_.data();
+  return f;
+}
+
 MappedFile::MappedFile(std::filesystem::path path, void* data, std::uint64_t size)
     : path_(std::move(path)), data_(data), size_(size) {}
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(data_, size_);
+  if (data_ != nullptr && memory_.empty()) ::munmap(data_, size_);
 }
 
 const std::uint8_t* MappedFile::at(std::uint64_t offset, std::uint64_t length) const {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace msnlens {
 
@@ -15,6 +16,9 @@ class MappedFile {
  public:
   // Throws Error naming the file when it is missing, a directory, or cannot be mapped.
   static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
+  // Bytes already in memory (pasted data, fuzz inputs) behind the same interface; `name`
+  // stands in for the path in messages.
+  static std::shared_ptr<const MappedFile> from_memory(std::vector<std::uint8_t> bytes, const std::string& name);
 
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -33,6 +37,7 @@ class MappedFile {
   std::filesystem::path path_;
   void* data_ = nullptr;
   std::uint64_t size_ = 0;
+  std::vector<std::uint8_t> memory_;  // from_memory's bytes (then data_ points here, nothing is mapped)
 };
 
 using MappedFilePtr = std::shared_ptr<const MappedFile>;

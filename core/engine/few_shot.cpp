@@ -72,8 +72,11 @@ void FewShotClassifier::save(const std::filesystem::path& path) const {
   write_safetensors(path, tensors, {{"format", "msnlens-fewshot"}, {"classes", nlohmann::json(classes).dump()}});
 }
 
-FewShotClassifier FewShotClassifier::load(const std::filesystem::path& path) {
-  const SafetensorsContent content = read_safetensors(path);
+FewShotClassifier FewShotClassifier::load(const std::filesystem::path& path) { return load(MappedFile::open(path)); }
+
+FewShotClassifier FewShotClassifier::load(const MappedFilePtr& file) {
+  const std::filesystem::path path = file->path();
+  const SafetensorsContent content = read_safetensors(file);
   const auto format = content.metadata.find("format");
   const auto names = content.metadata.find("classes");
   if (format == content.metadata.end() || format->second != "msnlens-fewshot" || names == content.metadata.end())

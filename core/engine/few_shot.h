@@ -38,6 +38,7 @@ struct FewShotClassifier {
 
   void save(const std::filesystem::path& path) const;
   static FewShotClassifier load(const std::filesystem::path& path);
+  static FewShotClassifier load(const MappedFilePtr& file);
 };
 
 // Rows scaled to unit L2 norm.
