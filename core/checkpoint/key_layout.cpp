@@ -1,6 +1,6 @@
 #include "checkpoint/key_layout.h"
 
-#include <regex>
+#include <algorithm>
 
 #include "common/error.h"
 
@@ -26,7 +26,6 @@ TensorMap strip(const TensorMap& m, const std::string& prefix) {
 
 // timm / DeiT names used by the original MSN encoder -> transformers ViTMSN names.
 void add_original(TensorMap& out, const std::string& name, const at::Tensor& t, const std::string& where) {
-  static const std::regex block(R"(blocks\.(\d+)\.(.+))");
   static const std::vector<std::pair<std::string, std::string>> fixed = {
       {"cls_token", "embeddings.cls_token"},
       {"pos_embed", "embeddings.position_embeddings"},
@@ -44,10 +43,13 @@ void add_original(TensorMap& out, const std::string& name, const at::Tensor& t, 
     if (name == from) return void(out[to] = t);
   if (starts_with(name, "fc.")) return void(out["projection_head." + name.substr(3)] = t);
 
-  std::smatch m;
-  if (std::regex_match(name, m, block)) {
-    const std::string layer = "encoder.layer." + m[1].str() + ".";
-    const std::string rest = m[2].str();
+  // "blocks.<digits>.<rest>"
+  const std::size_t dot = name.find('.', 7);
+  const bool digits = starts_with(name, "blocks.") && dot != std::string::npos && dot > 7 &&
+                      std::all_of(name.begin() + 7, name.begin() + static_cast<std::ptrdiff_t>(dot), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits && dot + 1 < name.size()) {
+    const std::string layer = "encoder.layer." + name.substr(7, dot - 7) + ".";
+    const std::string rest = name.substr(dot + 1);
     if (rest == "attn.qkv.weight" || rest == "attn.qkv.bias") {
       // Fused [3 * D, ...] rows are query, key, value in that order.
       if (t.size(0) % 3 != 0) fail(where, "tensor \"" + name + "\" cannot be split into query, key, value");

@@ -8,6 +8,7 @@
 #include "checkpoint/torch_zip.h"
 #include "common/error.h"
 #include "common/json_file.h"
+#include "common/system_memory.h"
 #include "model/config_from_weights.h"
 
 namespace msnlens {
@@ -119,6 +120,12 @@ LoadedModel load_model(const fs::path& path, const ConfigOverride& explicit_over
   RawWeights raw = weights_path.extension() == ".json" ? read_sharded(weights_path) : read_weight_file(weights_path);
 
   const CanonicalWeights weights = to_canonical_names(raw.tensors, weights_path.string());
+  // The model keeps float32 copies of its weights; refuse up front what cannot fit.
+  std::uint64_t needed = 0;
+  for (const auto& [name, t] : weights.tensors) needed += static_cast<std::uint64_t>(t.numel()) * 4;
+  if (const auto available = available_memory_bytes(); available && needed > *available)
+    fail(weights_path.string(), "needs " + std::to_string(needed >> 20) + " MiB of memory for its weights, but only " +
+                                    std::to_string(*available >> 20) + " MiB are available");
   const bool original = weights.layout.rfind("original", 0) == 0;
 
   LoadedModel out;

@@ -23,7 +23,9 @@ at::Tensor WeightBinder::take_any(const std::string& name) {
     fail(where_, "tensor \"" + name + "\" has dtype " + c10::toString(t.scalar_type()) +
                      "; weights must be floating point");
   used_.insert(name);
-  return t.to(at::kFloat);
+  // Always a copy: the model must not keep views into a memory-mapped file, which another
+  // program may truncate or rewrite while the app runs (a read would then be a SIGBUS).
+  return t.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
 }
 
 at::Tensor WeightBinder::take(const std::string& name, const std::vector<std::int64_t>& shape) {

@@ -14,7 +14,7 @@ class WeightBinder {
  public:
   WeightBinder(const TensorMap& weights, std::string where) : weights_(weights), where_(std::move(where)) {}
 
-  // The tensor `name` as float32 with exactly `shape`; throws Error naming it otherwise.
+  // A float32 copy of tensor `name` with exactly `shape`; throws Error naming it otherwise.
   at::Tensor take(const std::string& name, const std::vector<std::int64_t>& shape);
   // Same, but an absent tensor yields an undefined one.
   at::Tensor take_optional(const std::string& name, const std::vector<std::int64_t>& shape);
