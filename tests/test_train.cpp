@@ -12,6 +12,7 @@
 #include "checkpoint/safetensors.h"
 #include "engine/model_loader.h"
 #include "test_support.h"
+#include "tiny_pretrain_config.h"
 #include "train/idx_file.h"
 #include "train/msn_loss.h"
 #include "train/trainer.h"
@@ -36,20 +37,7 @@ std::string idx_images(int n, int h, int w, unsigned seed) {
 }
 
 PretrainConfig tiny_config() {
-  PretrainConfig c = PretrainConfig::preset("fmnist-small");
-  c.model.hidden_size = 32;
-  c.model.num_hidden_layers = 2;
-  c.model.num_attention_heads = 2;
-  c.model.intermediate_size = 64;
-  c.model.image_size = 16;
-  c.model.patch_size = 4;
-  c.head = {64, 32, true};
-  c.num_prototypes = 16;
-  c.target_view = {16, 0.4, 1.0, true, 0.2};
-  c.focal_view = {8, 0.1, 0.35, true, 0.2};
-  c.focal_views = 2;
-  c.precision = "fp32";
-  c.batch_size = 8;
+  PretrainConfig c = tiny_pretrain_config(8);
   c.epochs = 2;
   c.steps_per_epoch = 2;
   return c;

@@ -8,6 +8,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "tiny_pretrain_config.h"
 #include "train/trainer.h"
 
 using namespace msnlens;
@@ -18,20 +19,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    PretrainConfig c = PretrainConfig::preset("fmnist-small");
-    c.model.hidden_size = 32;
-    c.model.num_hidden_layers = 2;
-    c.model.num_attention_heads = 2;
-    c.model.intermediate_size = 64;
-    c.model.image_size = 16;
-    c.model.patch_size = 4;
-    c.head = {64, 32, true};
-    c.num_prototypes = 16;
-    c.target_view = {16, 0.4, 1.0, true, 0.2};
-    c.focal_view = {8, 0.1, 0.35, true, 0.2};
-    c.focal_views = 2;
-    c.precision = "fp32";
-    c.batch_size = std::stoi(argv[4]);
+    PretrainConfig c = tiny_pretrain_config(std::stoi(argv[4]));
     c.epochs = 1;
     const auto data = std::make_shared<IdxImageDataset>(argv[1]);
     const auto dist = Distributed::from_environment();
