@@ -173,9 +173,11 @@ void AnalysisTest::linear_heads() {
   h.classes = {"a", "b"};
   h.dim = 2;
   h.weight = {10, 0, 0, 10};
-  const std::vector<float> p = h.probabilities({3, 0});  // scale does not matter: inputs are normalised
+  const std::vector<float> p = h.probabilities({3, 0});
   QVERIFY(p[0] > 0.99f);
+  // Neither scale nor a common offset matters: inputs are centred and normalised.
   QCOMPARE(h.probabilities({3, 0}), h.probabilities({30, 0}));
+  QCOMPARE(h.probabilities({3, 0}), h.probabilities({4, 1}));
   QVERIFY(h.probabilities({1, 2, 3}).empty());
 }
 

@@ -124,9 +124,7 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, cons
     info.load_ms = ms_since(start);
     info_ = info;
     Q_EMIT modelLoaded(info);
-    // Classes shipped with the model: <folder>/classes.fewshot or <checkpoint>.fewshot.
-    const QFileInfo model_path(path);
-    const QString classes = model_path.isDir() ? model_path.filePath() + "/classes.fewshot" : path + ".fewshot";
+    const QString classes = QString::fromStdString(shipped_few_shot_path(path.toStdString()).string());
     few_shot_.reset();
     if (QFileInfo::exists(classes)) loadFewShot(classes);
     else Q_EMIT fewShotReady({}, {});

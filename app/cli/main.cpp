@@ -2,7 +2,7 @@
 //   msnlens-cli info  --model PATH [--config FILE] [--json OUT]
 //   msnlens-cli infer --model PATH [--config FILE] (--image FILE | --inputs FILE.safetensors)
 //                     [--interpolate-pos-encoding] [--topk K] [--device auto|cpu|cuda]
-//                     [--precision fp32|bf16|fp16] [--json OUT.json] [--tensors OUT.safetensors]
+//                     [--precision fp32|bf16|fp16] [--fewshot FILE] [--json OUT.json] [--tensors OUT.safetensors]
 //   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
 //                     [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 // Every failure is one line on stderr naming the file and the problem, and exit status 1.
@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <numeric>
 #include <sstream>
 #include <cstdio>
@@ -37,6 +38,7 @@ namespace {
 using namespace msnlens;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -46,7 +48,7 @@ struct Args {
   std::string model, config, image, inputs, json_out, tensors_out;
   std::string data, out, preset = "fmnist-small", resume;
   int epochs = 0, steps_per_epoch = 0;
-  std::string train, test, save_head, class_names;
+  std::string train, test, save_head, class_names, few_shot;
   std::vector<int> shots = {1, 2, 5, 10};
   int seeds = 5;
   bool random_init = false;
@@ -152,6 +154,20 @@ int run_infer(const Args& a) {
   const ViTMSNModel& model = session.model();
   const std::vector<Prediction> preds =
       model.has_classifier() ? top_k(out.logits[0], a.topk, model.config()) : std::vector<Prediction>{};
+  // Without a classifier, the classes shipped with the model (or --fewshot FILE) rank instead.
+  json few_shot = json::array();
+  std::string few_shot_file = a.few_shot;
+  if (few_shot_file.empty() && !model.has_classifier() && fs::exists(shipped_few_shot_path(a.model)))
+    few_shot_file = shipped_few_shot_path(a.model).string();
+  if (!few_shot_file.empty()) {
+    const FewShotClassifier head = FewShotClassifier::load(few_shot_file);
+    const at::Tensor probs = head.predict(out.cls_embedding().to(at::kFloat).cpu())[0];
+    const auto best = probs.topk(std::min<std::int64_t>(a.topk, probs.size(0)));
+    for (std::int64_t i = 0; i < std::get<1>(best).size(0); ++i) {
+      const std::int64_t c = std::get<1>(best)[i].item<std::int64_t>();
+      few_shot.push_back({{"index", c}, {"label", head.classes[static_cast<std::size_t>(c)]}, {"score", std::get<0>(best)[i].item<double>()}});
+    }
+  }
   json prototypes = json::array();
   if (model.has_prototypes()) {
     const auto best = out.prototype_probs[0].topk(std::min<std::int64_t>(a.topk, model.num_prototypes()));
@@ -173,6 +189,14 @@ int run_infer(const Args& a) {
       std::cout << "no classifier: this checkpoint has no trained classification head, so it predicts no labels";
       if (!model.config().id2label.empty()) std::cout << " (the " << model.config().id2label.size() << " labels in its config belong to no weights)";
       std::cout << ".\n";
+      if (!few_shot.empty()) {
+        std::cout << "top few-shot classes (" << few_shot_file << ") for " << source << ":\n";
+        for (const auto& p : few_shot) {
+          char line[64];
+          std::snprintf(line, sizeof line, "  %6.2f%%  ", 100.0 * p["score"].get<double>());
+          std::cout << line << p["label"].get<std::string>() << "\n";
+        }
+      }
       if (model.has_prototypes()) {
         std::cout << "top MSN prototypes for " << source << ":\n";
         for (const auto& p : prototypes) {
@@ -195,6 +219,7 @@ int run_infer(const Args& a) {
                    {"topk", top},
                    {"timings_ms", {{"load", load_ms}, {"preprocess", preprocess_ms}, {"inference", inference_ms}}}};
     if (model.has_prototypes()) report["prototypes"] = prototypes;
+    if (!few_shot.empty()) report["fewshot"] = {{"file", few_shot_file}, {"topk", few_shot}};
     write_json(a.json_out, report);
   }
   if (!a.tensors_out.empty()) write_tensors(a.tensors_out, pixels, out);
@@ -384,7 +409,7 @@ int run_fewshot(const Args& a) {
     std::iota(all.begin(), all.end(), 0);
     const at::Tensor test_features = source.features(test.images, all);
     std::cout << "few-shot accuracy on " << test.images.size() << " test images (" << (a.model == "pixels" ? "raw pixels" : a.model)
-              << (a.random_init ? ", random initialisation" : "") << "), logistic regression on L2-normalised features\n";
+              << (a.random_init ? ", random initialisation" : "") << "), logistic regression on centred, L2-normalised features (MSN protocol)\n";
     for (const int k : a.shots) {
       std::vector<double> accuracies;
       for (int seed = 0; seed < a.seeds; ++seed) {
@@ -438,6 +463,7 @@ int main(int argc, char** argv) {
   infer->add_option("--device", a.device, "auto, cpu, cuda or cuda:N");
   infer->add_option("--precision", a.precision, "fp32 (default: exact), bf16, fp16, or auto (fastest within the documented bounds)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
+  infer->add_option("--fewshot", a.few_shot, "rank these few-shot classes (default: the model's classes.fewshot when it has no classifier)");
   infer->add_option("--tensors", a.tensors_out, "write every output tensor (float32 safetensors) here");
   CLI::App* pretrain = app.add_subcommand("pretrain", "pretrain a ViT with MSN on unlabelled images");
   pretrain->add_option("--data", a.data, "IDX image file (Fashion-MNIST) or a folder of images")->required();

@@ -1,5 +1,5 @@
 #pragma once
-// A classifier on the CLS embedding as plain numbers (softmax(W x / t) on L2-normalised x), so
+// A classifier on the CLS embedding as plain numbers (softmax(W x / t) on x centred and L2-normalised), so
 // the window can score few-shot classes on the UI thread without LibTorch.
 
 #include <string>

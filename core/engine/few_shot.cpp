@@ -8,9 +8,11 @@
 
 namespace msnlens {
 
-at::Tensor normalize_rows(const at::Tensor& x) {
-  return x / x.norm(2, {1}, true).clamp_min(1e-12);
-}
+namespace {
+at::Tensor normalize_rows(const at::Tensor& x) { return x / x.norm(2, {1}, true).clamp_min(1e-12); }
+}  // namespace
+
+at::Tensor standardize_rows(const at::Tensor& x) { return normalize_rows(x - x.mean({1}, true)); }
 
 FewShotClassifier FewShotClassifier::fit(const at::Tensor& features, const at::Tensor& labels, std::vector<std::string> classes,
                                          double lambda, bool logistic) {
@@ -18,7 +20,7 @@ FewShotClassifier FewShotClassifier::fit(const at::Tensor& features, const at::T
     fail("few-shot", "features [N, D] and labels [N] do not match");
   const auto c = static_cast<std::int64_t>(classes.size());
   if (c < 1) fail("few-shot", "no classes");
-  const at::Tensor x = normalize_rows(features.to(at::kCPU, at::kFloat));
+  const at::Tensor x = standardize_rows(features.to(at::kCPU, at::kFloat));
   const at::Tensor y = labels.to(at::kCPU, at::kLong);
   if (y.numel() > 0 && (y.min().item<std::int64_t>() < 0 || y.max().item<std::int64_t>() >= c))
     fail("few-shot", "labels outside 0.." + std::to_string(c - 1));
@@ -29,14 +31,15 @@ FewShotClassifier FewShotClassifier::fit(const at::Tensor& features, const at::T
   out.centroids = normalize_rows(out.centroids);
   if (!logistic || y.numel() == 0) return out;
 
-  // Multinomial logistic regression, (1/N) sum CE + lambda/2 |W|^2: convex, so L-BFGS from zero
-  // reaches the same optimum whatever the start.
+  // Multinomial logistic regression, (1/N) sum CE + (lambda/N)/2 |W|^2 as MSN scales it: convex,
+  // so L-BFGS from zero reaches the same optimum whatever the start.
+  const double penalty = lambda / static_cast<double>(y.numel());
   torch::Tensor w = torch::zeros({c, x.size(1)}, torch::requires_grad());
   torch::optim::LBFGS solver({w}, torch::optim::LBFGSOptions(1.0).max_iter(500).tolerance_grad(1e-7).tolerance_change(1e-10)
                                       .line_search_fn("strong_wolfe"));
   auto closure = [&] {
     solver.zero_grad();
-    const torch::Tensor loss = at::cross_entropy_loss(torch::matmul(x, w.t()), y) + 0.5 * lambda * w.pow(2).sum();
+    const torch::Tensor loss = at::cross_entropy_loss(torch::matmul(x, w.t()), y) + 0.5 * penalty * w.pow(2).sum();
     loss.backward();
     return loss;
   };
@@ -50,7 +53,7 @@ at::Tensor FewShotClassifier::predict(const at::Tensor& features) const {
   if (features.size(1) != dim())
     fail("few-shot", "features have " + std::to_string(features.size(1)) + " dimensions, the classes were made with " +
                          std::to_string(dim()) + " (another model?)");
-  const at::Tensor x = normalize_rows(features.to(at::kCPU, at::kFloat));
+  const at::Tensor x = standardize_rows(features.to(at::kCPU, at::kFloat));
   if (weight.defined()) return at::softmax(at::matmul(x, weight.t()), 1);
   return at::softmax(at::matmul(x, centroids.t()) / 0.1, 1);
 }
@@ -70,6 +73,11 @@ void FewShotClassifier::save(const std::filesystem::path& path) const {
   std::vector<std::pair<std::string, at::Tensor>> tensors = {{"centroids", centroids}};
   if (weight.defined()) tensors.emplace_back("weight", weight);
   write_safetensors(path, tensors, {{"format", "msnlens-fewshot"}, {"classes", nlohmann::json(classes).dump()}});
+}
+
+std::filesystem::path shipped_few_shot_path(const std::filesystem::path& model_path) {
+  if (std::filesystem::is_directory(model_path)) return model_path / "classes.fewshot";
+  return model_path.string() + ".fewshot";
 }
 
 FewShotClassifier FewShotClassifier::load(const std::filesystem::path& path) { return load(MappedFile::open(path)); }

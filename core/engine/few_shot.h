@@ -1,7 +1,8 @@
 #pragma once
 // Classes from a few labelled examples, on frozen features: MSN's low-shot protocol
-// (logistic_eval.py): L2-normalised CLS embeddings, multinomial logistic regression with an L2
-// penalty (lambda 0.0025, no intercept), fitted to convergence. Nearest class mean is the
+// (logistic_eval.py with cyanure): each CLS embedding centred (its own mean removed) and
+// L2-normalised, then multinomial logistic regression without intercept and an L2 penalty of
+// lambda / N (lambda 0.00025, N examples), fitted to convergence. Nearest class mean is the
 // instant fallback while the regression is not fitted. Saved as safetensors with the class
 // names in its metadata.
 
@@ -14,7 +15,7 @@
 
 namespace msnlens {
 
-constexpr double kFewShotLambda = 0.0025;
+constexpr double kFewShotLambda = 0.00025;
 
 struct FewShotClassifier {
   std::vector<std::string> classes;
@@ -24,7 +25,7 @@ struct FewShotClassifier {
   bool empty() const { return classes.empty(); }
   std::int64_t dim() const { return centroids.defined() ? centroids.size(1) : 0; }
 
-  // features [N, dim] (any scale: they are L2-normalised here), labels [N] in 0..classes-1.
+  // features [N, dim] (any offset and scale: they are standardised here), labels [N] in 0..classes-1.
   // Classes without examples get no centroid and never win.
   static FewShotClassifier fit(const at::Tensor& features, const at::Tensor& labels, std::vector<std::string> classes,
                                double lambda = kFewShotLambda, bool logistic = true);
@@ -41,7 +42,10 @@ struct FewShotClassifier {
   static FewShotClassifier load(const MappedFilePtr& file);
 };
 
-// Rows scaled to unit L2 norm.
-at::Tensor normalize_rows(const at::Tensor& x);
+// Where a model ships its classes: <folder>/classes.fewshot, or <checkpoint>.fewshot beside a file.
+std::filesystem::path shipped_few_shot_path(const std::filesystem::path& model_path);
+
+// Rows centred on their own mean and scaled to unit L2 norm (cyanure's preprocess).
+at::Tensor standardize_rows(const at::Tensor& x);
 
 }  // namespace msnlens
