@@ -14,7 +14,9 @@ constexpr int kGap = 4;
 AttentionGrid::AttentionGrid(Mode mode, QWidget* parent) : QWidget(parent), mode_(mode) { setMinimumSize(200, 200); }
 
 void AttentionGrid::setData(const QImage& image, ForwardResultPtr result, const HeatmapSettings& settings, int rows, int cols) {
-  image_ = image.isNull() ? QImage() : image.scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+  image_ = image.isNull() ? QImage()
+                          : image.scaled(256, 256, Qt::KeepAspectRatio,
+                                         image.width() < 86 ? Qt::FastTransformation : Qt::SmoothTransformation);
   result_ = std::move(result);
   settings_ = settings;
   rows_ = rows;

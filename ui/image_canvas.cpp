@@ -83,7 +83,12 @@ void ImageCanvas::drawLayers(QPainter& painter, const QRectF& target) const {
   painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
   // The image is rescaled only when the view changes size, not on every repaint.
   const QSize size = target.size().toSize();
-  if (scaled_image_.size() != size) scaled_image_ = image_.scaled(size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+  if (scaled_image_.size() != size) {
+    // Enlarged a lot (a 28-pixel Fashion-MNIST image), pixels stay sharp squares, as the model
+    // sees them; otherwise smooth.
+    const bool enlarge = size.width() > 3 * image_.width();
+    scaled_image_ = image_.scaled(size, Qt::IgnoreAspectRatio, enlarge ? Qt::FastTransformation : Qt::SmoothTransformation);
+  }
   painter.drawImage(target.topLeft(), scaled_image_);
   if (!overlay_.isNull() && opacity_ > 0) {
     painter.setOpacity(opacity_);

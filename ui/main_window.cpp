@@ -262,16 +262,8 @@ void MainWindow::buildUi() {
   auto* least_b = button(tr("Least attended"), tr("Mask the ratio of patches the current map weighs least (L)"));
   connect(random_b, &QPushButton::clicked, this, &MainWindow::maskRandom);
   connect(focal_b, &QPushButton::clicked, this, &MainWindow::maskFocal);
-  connect(invert_b, &QPushButton::clicked, this, [this] {
-    if (ImageState* s = current()) {
-      PatchMask m = s->mask;
-      m.invert();
-      applyMask(m);
-    }
-  });
-  connect(clear_b, &QPushButton::clicked, this, [this] {
-    if (ImageState* s = current()) applyMask(PatchMask(s->mask.rows(), s->mask.cols()));
-  });
+  connect(invert_b, &QPushButton::clicked, this, &MainWindow::maskInvert);
+  connect(clear_b, &QPushButton::clicked, this, &MainWindow::maskClear);
   connect(most_b, &QPushButton::clicked, this, [this] { maskByAttention(true); });
   connect(least_b, &QPushButton::clicked, this, [this] { maskByAttention(false); });
   auto* mask_form = new QFormLayout;
@@ -462,16 +454,8 @@ void MainWindow::buildMenus() {
   mask->addAction(tr("&Focal"), QKeySequence(Qt::Key_F), this, &MainWindow::maskFocal);
   mask->addAction(tr("Most &attended"), QKeySequence(Qt::Key_A), this, [this] { maskByAttention(true); });
   mask->addAction(tr("&Least attended"), QKeySequence(Qt::Key_L), this, [this] { maskByAttention(false); });
-  mask->addAction(tr("&Invert"), QKeySequence(Qt::Key_I), this, [this] {
-    if (ImageState* s = current()) {
-      PatchMask m = s->mask;
-      m.invert();
-      applyMask(m);
-    }
-  });
-  mask->addAction(tr("&Clear"), QKeySequence(Qt::Key_C), this, [this] {
-    if (ImageState* s = current()) applyMask(PatchMask(s->mask.rows(), s->mask.cols()));
-  });
+  mask->addAction(tr("&Invert"), QKeySequence(Qt::Key_I), this, &MainWindow::maskInvert);
+  mask->addAction(tr("&Clear"), QKeySequence(Qt::Key_C), this, &MainWindow::maskClear);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(tr("Previous layer"), QKeySequence(Qt::Key_BracketLeft), this, [this] { layer_slider_->setValue(layer_slider_->value() - 1); });
@@ -819,6 +803,18 @@ void MainWindow::maskRandom() {
     applyMask(PatchMask::random(s->mask.rows(), s->mask.cols(), maskRatio(), static_cast<std::uint64_t>(seed_spin_->value())));
 }
 
+void MainWindow::maskInvert() {
+  if (const ImageState* s = current()) {
+    PatchMask m = s->mask;
+    m.invert();
+    applyMask(m);
+  }
+}
+
+void MainWindow::maskClear() {
+  if (const ImageState* s = current()) applyMask(PatchMask(s->mask.rows(), s->mask.cols()));
+}
+
 void MainWindow::maskFocal() {
   if (const ImageState* s = current())
     applyMask(PatchMask::focal(s->mask.rows(), s->mask.cols(), maskRatio(), static_cast<std::uint64_t>(seed_spin_->value())));
@@ -1105,7 +1101,7 @@ void MainWindow::exportReport() {
 void MainWindow::requestScreenshot(const QString& path, const QString& view) {
   screenshot_path_ = path;
   screenshot_view_ = view;
-  const QStringList tabs = {"attention", "heads", "masking", "sweep"};
+  const QStringList tabs = {"attention", "heads", "masking", "sweep", "classes"};
   tabs_->setCurrentIndex(std::max(0, static_cast<int>(tabs.indexOf(view))));
   connect(worker_, &InferenceWorker::modelFailed, this, [](const QString& message) {
     std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));

@@ -52,7 +52,8 @@ class MainWindow : public QMainWindow {
   void setDevice(const QString& device, const QString& precision);
 
   // --screenshot: once the view's first result is on screen, grab the window into `path` and
-  // quit (status 0, or 1 with a message on stderr when something failed first).
+  // quit (status 0, or 1 with a message on stderr when something failed first). Views:
+  // attention, heads, masking (after a random mask), sweep (after a sweep), classes.
   void requestScreenshot(const QString& path, const QString& view);
   // --benchmark-clicks: toggle `clicks` patches one after another, time each toggle until the
   // overlay is repainted, print p50 / p95 and quit.
@@ -114,6 +115,8 @@ class MainWindow : public QMainWindow {
   void applyMask(const PatchMask& mask);
   void maskRandom();
   void maskFocal();
+  void maskInvert();
+  void maskClear();
   void maskByAttention(bool most);
   double maskRatio() const;
 
