@@ -9,6 +9,7 @@ namespace msnlens {
 namespace {
 constexpr int kNameRole = Qt::UserRole + 1;
 constexpr int kExamplesRole = Qt::UserRole + 2;
+constexpr int kOriginRole = Qt::UserRole + 3;
 }  // namespace
 
 ClassList::ClassList(QWidget* parent) : QListWidget(parent) {
@@ -18,9 +19,10 @@ ClassList::ClassList(QWidget* parent) : QListWidget(parent) {
   setDragDropMode(QAbstractItemView::DropOnly);
 }
 
-int ClassList::addClass(const QString& name) {
+int ClassList::addClass(const QString& name, const QString& origin) {
   auto* item = new QListWidgetItem(this);
   item->setData(kNameRole, name);
+  item->setData(kOriginRole, origin);
   item->setData(kExamplesRole, QVariantList());
   refreshText(row(item));
   setCurrentItem(item);
@@ -66,7 +68,12 @@ void ClassList::clearClasses() {
 void ClassList::refreshText(int r) {
   QListWidgetItem* it = item(r);
   const int n = static_cast<int>(it->data(kExamplesRole).toList().size());
-  it->setText(tr("%1  (%n example(s))", nullptr, n).arg(it->data(kNameRole).toString()));
+  const QString origin = it->data(kOriginRole).toString();
+  const QString count = n == 0 && !origin.isEmpty() ? tr("from %1").arg(origin)
+                        : n == 0                    ? tr("no examples yet: drop images here")
+                        : n == 1                    ? tr("1 example")
+                                                    : tr("%1 examples").arg(n);
+  it->setText(QStringLiteral("%1  (%2)").arg(it->data(kNameRole).toString(), count));
 }
 
 void ClassList::dragEnterEvent(QDragEnterEvent* event) {

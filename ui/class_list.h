@@ -12,7 +12,8 @@ class ClassList : public QListWidget {
  public:
   explicit ClassList(QWidget* parent = nullptr);
 
-  int addClass(const QString& name);
+  // origin: where a class without examples here came from (a .fewshot file), shown beside it.
+  int addClass(const QString& name, const QString& origin = {});
   QString className(int row) const;
   QList<quint64> examples(int row) const;
   void addExamples(int row, const QList<quint64>& ids);

@@ -11,7 +11,7 @@ QVariant ImageListModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() || index.row() >= rowCount()) return {};
   const Item& item = items_[static_cast<std::size_t>(index.row())];
   switch (role) {
-    case Qt::DisplayRole: return item.caption.isEmpty() ? item.name : item.name + "\n" + item.caption;
+    case Qt::DisplayRole: return item.caption.isEmpty() ? item.name : item.caption + "\n" + item.name;
     case Qt::ToolTipRole: return item.name;
     case Qt::DecorationRole: return item.thumbnail.isNull() ? QVariant() : QVariant(QIcon(QPixmap::fromImage(item.thumbnail)));
     case IdRole: return QVariant::fromValue(item.id);

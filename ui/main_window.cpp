@@ -140,10 +140,11 @@ void MainWindow::buildUi() {
   image_list_->setWrapping(false);
   image_list_->setMovement(QListView::Static);
   image_list_->setIconSize(QSize(64, 64));
-  image_list_->setSpacing(6);
-  image_list_->setFixedHeight(118);
+  // Fixed tiles: the top-1 line first, then the file name, each elided to the tile.
+  image_list_->setGridSize(QSize(112, 110));
+  image_list_->setFixedHeight(128);
   image_list_->setTextElideMode(Qt::ElideMiddle);
-  image_list_->setWordWrap(true);
+  image_list_->setWordWrap(false);
   connect(image_list_->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex& index) {
     if (index.isValid()) selectImage(image_model_->idAt(index.row()));
   });
@@ -179,6 +180,7 @@ void MainWindow::buildUi() {
     refreshCaptions();
     refreshView();
   });
+  connect(prediction_combo_, &QComboBox::activated, this, [this] { prediction_chosen_ = true; });
   auto* predictions_box = new QGroupBox(tr("Predictions"));
   auto* predictions_layout = new QVBoxLayout(predictions_box);
   auto* predictions_row = new QHBoxLayout;
@@ -640,6 +642,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
                            .arg(info.has_mask_token ? tr("yes") : tr("no"))};
   model_details_->setText(lines.join("\n"));
   status_device_->setText(tr("%1 · %2").arg(info.device, info.precision));
+  prediction_chosen_ = false;  // a new model: its best source again, until the user picks one
   updatePredictionSources();
   // The mask-token mode needs a mask token.
   if (auto* model = qobject_cast<QStandardItemModel*>(mode_combo_->model()))
@@ -703,6 +706,7 @@ void MainWindow::onBaseline(const ForwardResultPtr& result) {
     if (it->second.mask.any()) applyMask(it->second.mask);  // re-run the mask on the new model
     refreshView();
   }
+  maybeFinishScreenshot();
 }
 
 void MainWindow::onMasked(const ForwardResultPtr& result) {
@@ -948,10 +952,9 @@ void MainWindow::updatePredictionSources() {
   if (info_.has_prototypes) prediction_combo_->addItem(tr("MSN prototypes (%1)").arg(info_.num_prototypes), static_cast<int>(PredictionSource::Prototypes));
   if (prediction_combo_->count() == 0) prediction_combo_->addItem(tr("No classifier"), static_cast<int>(PredictionSource::None));
   // Keep the user's choice; otherwise few-shot classes win over prototypes when there is no classifier.
-  const int keep = prediction_combo_->findData(previous);
+  const int keep = prediction_chosen_ ? prediction_combo_->findData(previous) : -1;
   const int few = prediction_combo_->findData(static_cast<int>(PredictionSource::FewShot));
-  prediction_combo_->setCurrentIndex(keep >= 0 && previous.toInt() != static_cast<int>(PredictionSource::None) ? keep
-                                     : (!info_.has_classifier && few >= 0) ? few : 0);
+  prediction_combo_->setCurrentIndex(keep >= 0 ? keep : (!info_.has_classifier && few >= 0) ? few : 0);
 }
 
 MainWindow::PredictionSource MainWindow::predictionSource() const {
@@ -1049,7 +1052,7 @@ void MainWindow::onFewShot(const LinearHead& head, const QString& source) {
   if (!userClassesHaveExamples()) {  // classes from a file: list them (their examples live in the file)
     const QSignalBlocker block(classes_);
     classes_->clear();
-    for (const std::string& name : head.classes) classes_->addClass(QString::fromStdString(name));
+    for (const std::string& name : head.classes) classes_->addClass(QString::fromStdString(name), source);
   }
   updatePredictionSources();
   refreshCaptions();
@@ -1142,6 +1145,9 @@ void MainWindow::maybeFinishScreenshot() {
     return;
   }
   if (screenshot_path_.isEmpty()) return;
+  // Every thumbnail shows its top-1 before the window is grabbed.
+  for (const auto& [id, state] : images_)
+    if (!state.baseline) return;
   if (screenshot_view_ == "masking" && !screenshot_mask_applied_) {
     screenshot_mask_applied_ = true;
     QTimer::singleShot(0, this, &MainWindow::maskRandom);

@@ -158,6 +158,7 @@ class MainWindow : public QMainWindow {
   ModelInfo info_;
   LinearHead few_shot_;
   QString few_shot_source_;
+  bool prediction_chosen_ = false;  // the user picked a prediction source in the combo
   QString device_ = "auto", precision_ = "auto";
   std::map<quint64, ImageState> images_;
   quint64 current_id_ = 0, next_id_ = 1;
