@@ -7,8 +7,8 @@ WERROR ?= OFF
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-MODEL ?= tests/data/models/tiny224-cls
-IMAGES ?= resources/images/chelsea.png resources/images/coffee.png resources/images/astronaut.png
+MODEL ?= resources/models/msn-fmnist
+IMAGES ?= $(wildcard resources/images/fashion/*.png)
 
 FUZZ_SECONDS ?= 60
 
@@ -29,7 +29,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/bin/msnlens --model $(MODEL) --demo $(IMAGES)
+	$(BUILD_DIR)/bin/msnlens --model $(MODEL) $(IMAGES)
 
 # libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS from the committed corpus.
 fuzz: deps
