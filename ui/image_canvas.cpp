@@ -91,9 +91,15 @@ void ImageCanvas::drawLayers(QPainter& painter, const QRectF& target) const {
   }
   painter.drawImage(target.topLeft(), scaled_image_);
   if (!overlay_.isNull() && opacity_ > 0) {
+    // The per-patch image enlarged with bilinear filtering (a continuous heat map on the grid),
+    // once per new map or size: repaints for mask edits then cost a blit, and leave the cores
+    // to the inference they are waiting for.
+    if (scaled_overlay_.size() != size || scaled_overlay_key_ != overlay_.cacheKey()) {
+      scaled_overlay_ = overlay_.scaled(size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+      scaled_overlay_key_ = overlay_.cacheKey();
+    }
     painter.setOpacity(opacity_);
-    // The per-patch image drawn with bilinear filtering: a continuous heat map on the grid.
-    painter.drawImage(target, overlay_);
+    painter.drawImage(target.topLeft(), scaled_overlay_);
     painter.setOpacity(1.0);
   }
   if (mask_.size() == 0) return;
@@ -121,6 +127,7 @@ void ImageCanvas::drawLayers(QPainter& painter, const QRectF& target) const {
 }
 
 void ImageCanvas::paintEvent(QPaintEvent*) {
+
   QPainter painter(this);
   if (image_.isNull()) {
     painter.setPen(QColor(200, 200, 210));

@@ -56,7 +56,9 @@ class ImageCanvas : public QWidget {
   void drawLayers(QPainter& painter, const QRectF& target) const;
 
   QImage image_, overlay_;
-  mutable QImage scaled_image_;  // image_ at the size last drawn
+  mutable QImage scaled_image_;    // image_ at the size last drawn
+  mutable QImage scaled_overlay_;  // overlay_ at the size last drawn
+  mutable qint64 scaled_overlay_key_ = 0;
   PatchMask mask_;
   double opacity_ = 0.6, zoom_ = 1.0;
   QPointF pan_;

@@ -404,6 +404,9 @@ void MainWindow::buildUi() {
   busy_->setMaximumHeight(14);
   busy_->hide();
   statusBar()->addPermanentWidget(busy_);
+  busy_delay_.setSingleShot(true);
+  busy_delay_.setInterval(250);
+  connect(&busy_delay_, &QTimer::timeout, this, [this] { busy_->setVisible(busy_count_ > 0); });
   statusBar()->addPermanentWidget(status_latency_);
   statusBar()->addPermanentWidget(status_device_);
 
@@ -739,7 +742,13 @@ void MainWindow::onSweepFinished(const SweepResult& result) {
 
 void MainWindow::onBusy(bool busy) {
   busy_count_ += busy ? 1 : -1;
-  busy_->setVisible(busy_count_ > 0);
+  // Shown only for work that lasts: an animated bar flashing for every 20 ms mask edit is noise,
+  // and its repaints take a core from the very inference it announces.
+  if (busy_count_ > 0 && !busy_->isVisible()) busy_delay_.start();
+  if (busy_count_ == 0) {
+    busy_delay_.stop();
+    busy_->hide();
+  }
 }
 
 void MainWindow::showError(const QString& message) {

@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QMainWindow>
 #include <QThread>
+#include <QTimer>
 
 #include <map>
 #include <memory>
@@ -191,6 +192,7 @@ class MainWindow : public QMainWindow {
   QLabel *model_title_ = nullptr, *model_details_ = nullptr, *error_ = nullptr, *response_ = nullptr;
   QLabel *status_device_ = nullptr, *status_latency_ = nullptr, *query_label_ = nullptr, *layer_label_ = nullptr;
   QProgressBar* busy_ = nullptr;
+  QTimer busy_delay_;  // the busy bar appears only after this
   QSlider *layer_slider_ = nullptr, *opacity_slider_ = nullptr, *discard_slider_ = nullptr;
   QComboBox *head_combo_ = nullptr, *source_combo_ = nullptr, *colormap_combo_ = nullptr, *mode_combo_ = nullptr,
             *shown_combo_ = nullptr;
