@@ -26,6 +26,7 @@
 #include "engine/cpu_threads.h"
 #include "engine/inference_session.h"
 #include "model/random_init.h"
+#include "op_profile.h"
 
 namespace {
 
@@ -183,6 +184,39 @@ std::string measure_gui(const fs::path& dir, int clicks) {
   return out;
 }
 
+// File by file rather than fs::remove_all, which crashed (SIGSEGV) when built with a newer GCC
+// than the libstdc++ the GPU machine ran it with.
+void remove_scratch(const fs::path& dir) {
+  for (const auto& entry : std::vector<fs::directory_entry>(fs::directory_iterator(dir), {})) fs::remove(entry.path());
+  fs::remove(dir);
+}
+
+// --profile: self time per ATen operator for one batch-1 forward with attention maps.
+void print_profile(const BenchModel& m, const std::string& device, Precision precision, int warmup, int iters) {
+  const InferenceSession session(m.loaded, {device, precision, false});
+  const ViTMSNConfig& config = session.model().config();
+  const at::Tensor pixels = at::randn({1, config.num_channels, config.image_size, config.image_size});
+  ForwardOptions options;
+  options.output_hidden_states = false;
+  for (int i = 0; i < warmup; ++i) session.run(pixels, options);
+  const auto start = Clock::now();
+  {
+    const OpProfile profile;
+    for (int i = 0; i < iters; ++i) session.run(pixels, options);
+  }
+  const double wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / iters;
+  std::printf("\n%s bs1 %s +attn on %s: %.2f ms per forward while profiled; self time per operator:\n", m.name.c_str(),
+              to_string(precision), session.device().str().c_str(), wall);
+  double shown = 0;
+  const auto totals = OpProfile::totals();
+  for (std::size_t i = 0; i < totals.size() && i < 14; ++i) {
+    const double ms = totals[i].second / iters;
+    shown += ms;
+    std::printf("  %-36s %7.2f ms  %5.1f%%\n", totals[i].first.c_str(), ms, 100.0 * ms / wall);
+  }
+  std::printf("  %-36s %7.2f ms  %5.1f%%\n", "(other operators and glue)", wall - shown, 100.0 * (wall - shown) / wall);
+}
+
 std::string fmt(double v, const char* f = "%.2f") {
   char b[32];
   std::snprintf(b, sizeof b, f, v);
@@ -194,7 +228,7 @@ int run(int argc, char** argv) {
   std::string model_path, device = "cpu", json_out, python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   std::vector<std::string> models = {"vit-s", "vit-b"};
   int warmup = 3, iters = 20;
-  bool no_reference = false, full = false;
+  bool no_reference = false, full = false, profile = false;
   int gui_clicks = 30;
   std::string graphs = "both";
   app.add_option("--model", model_path, "also benchmark this checkpoint");
@@ -206,6 +240,7 @@ int run(int argc, char** argv) {
   app.add_option("--python", python, "Python with torch for the eager reference");
   app.add_flag("--no-reference", no_reference, "skip the PyTorch eager reference");
   app.add_flag("--full", full, "every combination instead of the standard cases");
+  app.add_flag("--profile", profile, "only print where a batch-1 forward spends its time, per operator");
   app.add_option("--cuda-graphs", graphs, "on CUDA: on, off or both")->check(CLI::IsMember({"on", "off", "both"}));
   app.add_option("--gui-clicks", gui_clicks, "patch toggles for the app's click-to-repaint measure (0: skip)");
   CLI11_PARSE(app, argc, argv);
@@ -222,6 +257,11 @@ int run(int argc, char** argv) {
 
   const at::Device dev = resolve_device(device);
   const Precision fast = default_precision(dev);
+  if (profile) {
+    for (const auto& m : bench_models) print_profile(m, device, fast, warmup, iters);
+    remove_scratch(dir);
+    return 0;
+  }
   std::vector<Case> cases;
   std::vector<bool> graph_modes = {false};
   if (dev.is_cuda()) graph_modes = graphs == "both" ? std::vector<bool>{false, true} : std::vector<bool>{graphs == "on"};
@@ -311,10 +351,7 @@ int run(int argc, char** argv) {
   const std::string gui = gui_clicks > 0 && !dev.is_cuda() ? measure_gui(dir, gui_clicks) : "";
   if (!gui.empty()) std::cout << "\nthe app, ViT-S/16 (random weights), " << gui << "\n";
   if (!json_out.empty()) std::ofstream(json_out) << json{{"device", dev.str()}, {"cores", available_cores()}, {"cases", out}, {"app_click_to_repaint", gui}}.dump(2) << "\n";
-  // File by file rather than fs::remove_all, which crashed (SIGSEGV) when built with a newer GCC
-  // than the libstdc++ the GPU machine ran it with.
-  for (const auto& entry : std::vector<fs::directory_entry>(fs::directory_iterator(dir), {})) fs::remove(entry.path());
-  fs::remove(dir);
+  remove_scratch(dir);
   return 0;
 }
 
