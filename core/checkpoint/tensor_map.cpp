@@ -24,6 +24,7 @@ at::Tensor tensor_from_file(const MappedFilePtr& file, std::uint64_t offset, std
   if (count > std::numeric_limits<std::uint64_t>::max() / elem) fail(file->name(), "tensor too large");
   const std::uint8_t* ptr = file->at(offset, count * elem);
   const auto options = at::TensorOptions().dtype(dtype);
+  if (count == 0) return at::empty({0}, options);  // no bytes to view, and none to copy
   if (reinterpret_cast<std::uintptr_t>(ptr) % elem != 0) {
     // Unaligned data cannot be viewed as typed elements; copy it into fresh storage.
     at::Tensor copy = at::empty({numel}, options);
