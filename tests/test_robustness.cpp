@@ -25,7 +25,8 @@
 #define MSNLENS_ASAN 1
 #endif
 #ifdef MSNLENS_ASAN
-#include <sanitizer/allocator_interface.h>
+// From the ASan runtime (GCC and clang); declared here because GCC ships no sanitizer headers.
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 using namespace msnlens;
