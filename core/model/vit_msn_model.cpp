@@ -241,13 +241,15 @@ at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Te
     context = at::matmul(probs.to(v.scalar_type()), v);
     *probs_out = probs;
   }
-  return output(context.transpose(1, 2).reshape({b, t, d})).to(at::kFloat);
+  return output(context.transpose(1, 2).reshape({b, t, d}));
 }
 
 at::Tensor ViTMSNModel::EncoderLayer::forward(const at::Tensor& x, const Activation& act,
                                               const at::Tensor& head_mask, at::Tensor* probs_out) const {
+  // The residual stream stays float32: adding a bf16/fp16 branch promotes it inside the add,
+  // with no separate conversion pass.
   const at::Tensor h = x + attention.forward(layernorm_before(x), head_mask, probs_out);
-  return h + output(act(intermediate(layernorm_after(h)))).to(at::kFloat);
+  return h + output(act(intermediate(layernorm_after(h))));
 }
 
 at::Tensor ViTMSNModel::ProjectionHead::forward(const at::Tensor& cls) const {
