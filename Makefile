@@ -11,6 +11,7 @@ MODEL ?= resources/models/msn-fmnist
 IMAGES ?= $(wildcard resources/images/fashion/*.png)
 
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
 .PHONY: all deps configure build test run clean fuzz test-asan
 
@@ -31,11 +32,12 @@ test: build
 run: build
 	$(BUILD_DIR)/bin/msnlens --model $(MODEL) $(IMAGES)
 
-# libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS from the committed corpus.
+# libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS from the committed corpus
+# (FUZZ_TARGETS: a subset, e.g. "pickle torch_zip").
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSNLENS_FUZZ=ON > build-fuzz.configure.log || (cat build-fuzz.configure.log; exit 1)
 	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
-	@./scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+	@./scripts/run-fuzzers.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The whole test suite with AddressSanitizer + UndefinedBehaviorSanitizer on our code.
 test-asan: deps
