@@ -7,6 +7,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "checkpoint/torch_zip.h"
+#include "checkpoint/unpickler.h"
 #include "engine/model_loader.h"
 #include "test_support.h"
 
@@ -152,6 +153,10 @@ void HostileFilesTest::pickle_limits() {
   const std::string deep = "\x80\x02" + std::string(100000, ']') + std::string(99999, 'a') + ".";
   MSN_EXPECT_ERROR(read_torch_zip(file("deep.pth", torch_zip(deep))), "nesting deeper than");
   MSN_EXPECT_ERROR(read_torch_zip(file("memo.pth", torch_zip(raw("\x80\x02h\x05.")))), "memo key 5 was never stored");
+  // A memo grown past any real checkpoint's (None, MEMOIZE, POP, repeated): refused, not kept.
+  std::string memo = "\x80\x04";
+  for (std::size_t i = 0; i <= kMaxPickleMemo; ++i) memo += "N\x94" "0";
+  MSN_EXPECT_ERROR(read_torch_zip(file("bigmemo.pth", torch_zip(memo + "N."))), "memo larger than");
   MSN_EXPECT_ERROR(read_torch_zip(file("long.pth", torch_zip(raw("\x80\x02X\xff\xff\xff\x7f" "abc")))),
                    "runs past the end");
   MSN_EXPECT_ERROR(read_torch_zip(file("empty.pth", torch_zip(raw("\x80\x02.")))), "stack underflow");

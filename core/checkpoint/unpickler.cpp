@@ -190,7 +190,11 @@ class Machine {
   Ref call(const Ref& callable, const Ref& args);
   Ref rebuild_tensor(const std::vector<Ref>& args);
   Ref persistent_load(const Ref& pid);
-  void memo_put(std::uint64_t key) { memo_[key] = top(); }
+  void memo_put(std::uint64_t key) {
+    if (memo_.size() >= kMaxPickleMemo && memo_.find(key) == memo_.end())
+      error("memo larger than " + std::to_string(kMaxPickleMemo) + " entries");
+    memo_[key] = top();
+  }
   Ref memo_get(std::uint64_t key) {
     auto it = memo_.find(key);
     if (it == memo_.end()) error("memo key " + std::to_string(key) + " was never stored");

@@ -30,6 +30,7 @@ using StorageLoader =
 // Limits that keep hostile pickles from exhausting memory or the stack.
 constexpr int kMaxPickleNesting = 200;       // containers inside containers
 constexpr std::size_t kMaxPickleStack = 10'000'000;
+constexpr std::size_t kMaxPickleMemo = 1'000'000;  // torch.save memoises a few objects per tensor
 
 // `where` names the file in error messages.
 PickleContents read_pickle(const std::uint8_t* data, std::size_t size, const std::string& where,
