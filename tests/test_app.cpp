@@ -16,9 +16,11 @@
 #include <QTimer>
 #include <QtTest>
 
+#include "analysis/masking_response.h"
 #include "test_support.h"
 #include "ui/attention_grid.h"
 #include "ui/class_list.h"
+#include "ui/depth_lens_view.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 #include "ui/sweep_view.h"
@@ -62,6 +64,7 @@ class AppTest : public QObject {
   void masking_modes_follow_the_checkpoint();
   void prototypes_without_classifier();
   void few_shot_classes_from_examples();
+  void depth_lens_ends_at_the_output();
 
  private:
   // Drops tiny224-cls and chelsea.png and waits for the first result.
@@ -280,6 +283,24 @@ void AppTest::few_shot_classes_from_examples() {
   source->setCurrentIndex(few);
   const QJsonArray rows = window_->report()["predictions"].toArray();
   QVERIFY2(rows.first().toString().startsWith("cat"), qPrintable(rows.first().toString()));
+}
+
+// The lens reads every layer's CLS token out through the final LayerNorm and the heads: its last
+// row is the model's own output, earlier rows differ, and the Lens tab lists one row per layer.
+void AppTest::depth_lens_ends_at_the_output() {
+  openDefault();
+  const ForwardResultPtr base = window_->baseline();
+  QCOMPARE(base->lens.size(), std::size_t{2});
+  const Readout& last = base->lens.back();
+  QVERIFY(cosine_similarity(last.cls, base->cls) > 0.99999);
+  QCOMPARE(last.class_probs.size(), base->class_probs.size());
+  for (std::size_t i = 0; i < last.class_probs.size(); ++i) QVERIFY(std::abs(last.class_probs[i] - base->class_probs[i]) < 1e-5f);
+  QVERIFY(cosine_similarity(base->lens.front().cls, base->cls) < 0.999);
+  const auto* lens = window_->findChild<DepthLensView*>();
+  QVERIFY(lens != nullptr);
+  QCOMPARE(lens->table()->rowCount(), 2);
+  QCOMPARE(lens->table()->item(1, 1)->text(), QString("tabby cat"));
+  QCOMPARE(lens->table()->item(1, 3)->text(), QString("1.000"));
 }
 
 QTEST_MAIN(AppTest)

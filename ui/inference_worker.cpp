@@ -192,9 +192,18 @@ ForwardResultPtr InferenceWorker::convert(const ModelOutput& out, quint64 image_
     }
   }
   a.token_patch = token_patch;
-  r->cls = to_vector(out.cls_embedding()[0]);
-  if (out.logits.defined()) r->class_probs = to_vector(at::softmax(out.logits[0].to(at::kDouble), -1));
-  if (out.prototype_probs.defined()) r->prototype_probs = to_vector(out.prototype_probs[0]);
+  const auto read_out = [](Readout& into, const at::Tensor& cls, const HeadOutputs& h) {
+    into.cls = to_vector(cls[0]);
+    if (h.logits.defined()) into.class_probs = to_vector(at::softmax(h.logits[0].to(at::kDouble), -1));
+    if (h.prototype_probs.defined()) into.prototype_probs = to_vector(h.prototype_probs[0]);
+  };
+  read_out(*r, out.cls_embedding(), {out.logits, out.projection, out.prototype_probs});
+  // The depth lens: every layer's CLS token through the final LayerNorm and the heads.
+  const ViTMSNModel& model = session_->model();
+  for (std::size_t l = 1; l < out.hidden_states.size(); ++l) {
+    const at::Tensor cls = model.final_norm(out.hidden_states[l].select(1, 0));
+    read_out(r->lens.emplace_back(), cls, model.heads(cls));
+  }
   return r;
 }
 
@@ -208,7 +217,7 @@ const ForwardResultPtr& InferenceWorker::baseline(quint64 id) {
     const auto start = Clock::now();
     try {
       ForwardOptions options;
-      options.output_hidden_states = false;
+      options.output_hidden_states = true;  // for the depth lens
       const ModelOutput out = session_->run(image.pixels, options);
       auto r = std::const_pointer_cast<ForwardResult>(convert(out, id, all_patches(info_.grid_rows * info_.grid_cols)));
       r->latency_ms = ms_since(start);
@@ -293,7 +302,7 @@ void InferenceWorker::runMasked(const MaskedRequest& request) {
   const Busy busy(this);
   try {
     ForwardOptions options;
-    options.output_hidden_states = false;
+    options.output_hidden_states = true;  // for the depth lens
     at::Tensor pixels = image.pixels;
     std::vector<int> token_patch = all_patches(request.mask.size());
     switch (request.mode) {

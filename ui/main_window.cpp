@@ -49,6 +49,7 @@
 #include "ui/image_list_model.h"
 #include "ui/inference_worker.h"
 #include "ui/predictions_view.h"
+#include "ui/depth_lens_view.h"
 #include "ui/sweep_view.h"
 
 namespace msnlens {
@@ -374,11 +375,14 @@ void MainWindow::buildUi() {
   image_list_->setDragDropMode(QAbstractItemView::DragOnly);
 
   tabs_ = new QTabWidget;
+  tabs_->setUsesScrollButtons(false);  // every tab visible: the panel widens to fit them
   tabs_->addTab(attention_tab, tr("Attention"));
   tabs_->addTab(heads_tab, tr("Heads"));
   tabs_->addTab(masking_tab, tr("Masking"));
   tabs_->addTab(sweep_view_, tr("Sweep"));
   tabs_->addTab(classes_tab, tr("Classes"));
+  lens_view_ = new DepthLensView;
+  tabs_->addTab(lens_view_, tr("Lens"));
 
   auto* right = new QWidget;
   auto* right_layout = new QVBoxLayout(right);
@@ -900,6 +904,7 @@ void MainWindow::refreshView() {
     heads_grid_->setData({}, nullptr, h, info_.grid_rows, info_.grid_cols);
     overview_grid_->setData({}, nullptr, h, info_.grid_rows, info_.grid_cols);
     sweep_view_->setAvailable(false);
+    refreshLens(nullptr);
     refreshResponse();
     return;
   }
@@ -915,9 +920,32 @@ void MainWindow::refreshView() {
   heads_grid_->setData(s->image, shown, h, info_.grid_rows, info_.grid_cols);
   overview_grid_->setData({}, shown, h, info_.grid_rows, info_.grid_cols);
   sweep_view_->setAvailable(s->baseline != nullptr && !sweep_running_);
+  refreshLens(shown.get());
   refreshResponse();
   Q_EMIT viewUpdated();
   maybeFinishScreenshot();
+}
+
+void MainWindow::refreshLens(const ForwardResult* shown) {
+  std::vector<LensRow> rows;
+  if (shown) {
+    for (const Readout& layer : shown->lens) {
+      LensRow row;
+      const std::vector<float> p = scores(layer);
+      if (!p.empty()) {
+        const int best = top_indices(p, 1).front();
+        row.label = scoreLabel(best);
+        row.score = p[static_cast<std::size_t>(best)];
+      }
+      row.cosine = cosine_similarity(layer.cls, shown->cls);
+      rows.push_back(row);
+    }
+  }
+  const QString view = shown && shown->masked ? tr("the masked view") : tr("the unmasked image");
+  lens_view_->setRows(shown ? tr("What the CLS token would predict after each layer of %1, read out through the final "
+                                 "LayerNorm and %2.").arg(view, prediction_combo_->currentText())
+                            : tr("No result yet."),
+                      rows);
 }
 
 void MainWindow::refreshResponse() {
@@ -970,7 +998,7 @@ MainWindow::PredictionSource MainWindow::predictionSource() const {
   return static_cast<PredictionSource>(prediction_combo_->currentData().toInt());
 }
 
-std::vector<float> MainWindow::scores(const ForwardResult& r) const {
+std::vector<float> MainWindow::scores(const Readout& r) const {
   switch (predictionSource()) {
     case PredictionSource::Classifier: return r.class_probs;
     case PredictionSource::FewShot: return few_shot_.probabilities(r.cls);
@@ -1113,7 +1141,7 @@ void MainWindow::exportReport() {
 void MainWindow::requestScreenshot(const QString& path, const QString& view) {
   screenshot_path_ = path;
   screenshot_view_ = view;
-  const QStringList tabs = {"attention", "heads", "masking", "sweep", "classes"};
+  const QStringList tabs = {"attention", "heads", "masking", "sweep", "classes", "lens"};
   tabs_->setCurrentIndex(std::max(0, static_cast<int>(tabs.indexOf(view))));
   connect(worker_, &InferenceWorker::modelFailed, this, [](const QString& message) {
     std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));

@@ -33,6 +33,7 @@ namespace msnlens {
 
 class AttentionGrid;
 class ClassList;
+class DepthLensView;
 struct Ranking;
 class ImageCanvas;
 class ImageListModel;
@@ -132,7 +133,8 @@ class MainWindow : public QMainWindow {
   enum class PredictionSource { Classifier, FewShot, Prototypes, None };
   PredictionSource predictionSource() const;
   void updatePredictionSources();
-  std::vector<float> scores(const ForwardResult& result) const;
+  std::vector<float> scores(const Readout& readout) const;
+  void refreshLens(const ForwardResult* shown);
   QString scoreLabel(int index) const;
   Ranking ranking() const;
   void refreshCaptions();
@@ -186,6 +188,7 @@ class MainWindow : public QMainWindow {
   AttentionGrid* heads_grid_ = nullptr;
   AttentionGrid* overview_grid_ = nullptr;
   SweepView* sweep_view_ = nullptr;
+  DepthLensView* lens_view_ = nullptr;
   ImageListModel* image_model_ = nullptr;
   QListView* image_list_ = nullptr;
   QTabWidget* tabs_ = nullptr;

@@ -41,16 +41,22 @@ struct ModelInfo {
 };
 
 // One forward pass of one image, unmasked (the baseline) or masked.
-struct ForwardResult {
-  quint64 image_id = 0;
-  bool masked = false;
-  MaskMode mode = MaskMode::DropTokens;
-  PatchMask mask;                      // what was masked (empty grid for the baseline)
-  AttentionStack attention;            // every layer and head, over the tokens the model saw
+// What the model's read-out makes of one CLS token.
+struct Readout {
   std::vector<float> cls;              // CLS embedding after the final LayerNorm
   std::vector<float> class_probs;      // softmax over the classifier's logits; empty without one
   std::vector<float> prototype_probs;  // MSN prototype assignment; empty without prototypes
-  double latency_ms = 0;               // request to result, in the worker
+};
+
+// The model's output for an image (its final read-out) and what the view needs beside it.
+struct ForwardResult : Readout {
+  quint64 image_id = 0;
+  bool masked = false;
+  MaskMode mode = MaskMode::DropTokens;
+  PatchMask mask;              // what was masked (empty grid for the baseline)
+  AttentionStack attention;    // every layer and head, over the tokens the model saw
+  std::vector<Readout> lens;   // the same read-out applied after each layer 1..L (depth lens)
+  double latency_ms = 0;       // request to result, in the worker
 };
 using ForwardResultPtr = std::shared_ptr<const ForwardResult>;
 

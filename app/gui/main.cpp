@@ -1,6 +1,6 @@
 // msnlens: the desktop app.
 //   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [IMAGE...]
-//           [--screenshot FILE [--view attention|heads|masking|sweep|classes]] [--benchmark-clicks N]
+//           [--screenshot FILE [--view attention|heads|masking|sweep|classes|lens]] [--benchmark-clicks N]
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -25,16 +25,16 @@ int main(int argc, char** argv) {
   const QCommandLineOption device("device", "auto, cpu or cuda.", "DEVICE");
   const QCommandLineOption precision("precision", "auto, fp32, bf16 or fp16.", "PRECISION");
   const QCommandLineOption screenshot("screenshot", "Save a screenshot once the first result shows, then exit.", "FILE");
-  const QCommandLineOption view("view", "With --screenshot: attention, heads, masking, sweep or classes.", "VIEW", "attention");
+  const QCommandLineOption view("view", "With --screenshot: attention, heads, masking, sweep, classes or lens.", "VIEW", "attention");
   const QCommandLineOption clicks("benchmark-clicks", "Toggle N patches, print click-to-repaint p50/p95, exit.", "N");
   const QCommandLineOption demo("demo", "Label the model as a bundled test checkpoint.");
   cli.addOptions({model, device, precision, screenshot, view, clicks, demo});
   cli.addPositionalArgument("images", "Images to open.", "[IMAGE...]");
   cli.process(app);
 
-  const QStringList views = {"attention", "heads", "masking", "sweep", "classes"};
+  const QStringList views = {"attention", "heads", "masking", "sweep", "classes", "lens"};
   if (cli.isSet(screenshot) && !views.contains(cli.value(view))) {
-    std::fprintf(stderr, "msnlens: --view must be one of attention, heads, masking, sweep, classes\n");
+    std::fprintf(stderr, "msnlens: --view must be one of attention, heads, masking, sweep, classes, lens\n");
     return 2;
   }
   if ((cli.isSet(screenshot) || cli.isSet(clicks)) && (!cli.isSet(model) || cli.positionalArguments().isEmpty())) {

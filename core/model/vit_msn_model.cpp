@@ -281,8 +281,16 @@ ModelOutput ViTMSNModel::forward_prepared(const at::Tensor& pixel_values, const 
     if (options.output_attentions) out.attentions.push_back(probs);
   }
   out.last_hidden_state = layernorm_(x);
+  HeadOutputs h = heads(out.cls_embedding());
+  out.logits = std::move(h.logits);
+  out.projection = std::move(h.projection);
+  out.prototype_probs = std::move(h.prototype_probs);
+  return out;
+}
 
-  const at::Tensor cls = out.cls_embedding();
+HeadOutputs ViTMSNModel::heads(const at::Tensor& cls) const {
+  c10::InferenceMode guard;
+  HeadOutputs out;
   if (has_classifier()) out.logits = classifier_(cls);
   if (head_) {
     out.projection = head_->forward(cls);

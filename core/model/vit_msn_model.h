@@ -39,6 +39,11 @@ struct ModelOutput {
   at::Tensor cls_embedding() const { return last_hidden_state.select(1, 0); }
 };
 
+// What the model's heads make of CLS embeddings [B, D]; undefined where the model lacks a head.
+struct HeadOutputs {
+  at::Tensor logits, projection, prototype_probs;
+};
+
 // Temperature of MSN's prototype assignment (the anchor-view temperature in the paper).
 constexpr double kPrototypeTemperature = 0.1;
 
@@ -59,6 +64,11 @@ class ViTMSNModel {
   // host, so it can be captured into a CUDA graph. pixel_values must be on the device, float32.
   ForwardOptions prepare(const at::Tensor& pixel_values, const ForwardOptions& options) const;
   ModelOutput forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& prepared) const;
+
+  // The read-out forward() applies to the last layer, for any layer's CLS token [B, D] (before
+  // the final LayerNorm): what the CLS token would predict at that depth (a "logit lens").
+  at::Tensor final_norm(const at::Tensor& x) const { return layernorm_(x); }
+  HeadOutputs heads(const at::Tensor& cls_embedding) const;
 
   // Moves weights; GEMM weights take the precision's dtype, norms stay float32.
   void to(at::Device device, Precision precision);
