@@ -192,17 +192,22 @@ ForwardResultPtr InferenceWorker::convert(const ModelOutput& out, quint64 image_
     }
   }
   a.token_patch = token_patch;
-  const auto read_out = [](Readout& into, const at::Tensor& cls, const HeadOutputs& h) {
-    into.cls = to_vector(cls[0]);
-    if (h.logits.defined()) into.class_probs = to_vector(at::softmax(h.logits[0].to(at::kDouble), -1));
-    if (h.prototype_probs.defined()) into.prototype_probs = to_vector(h.prototype_probs[0]);
+  // Row `row` of CLS embeddings and of the heads' outputs on them.
+  const auto read_out = [](Readout& into, const at::Tensor& cls, const HeadOutputs& h, std::int64_t row) {
+    into.cls = to_vector(cls[row]);
+    if (h.logits.defined()) into.class_probs = to_vector(at::softmax(h.logits[row].to(at::kDouble), -1));
+    if (h.prototype_probs.defined()) into.prototype_probs = to_vector(h.prototype_probs[row]);
   };
-  read_out(*r, out.cls_embedding(), {out.logits, out.projection, out.prototype_probs});
-  // The depth lens: every layer's CLS token through the final LayerNorm and the heads.
-  const ViTMSNModel& model = session_->model();
-  for (std::size_t l = 1; l < out.hidden_states.size(); ++l) {
-    const at::Tensor cls = model.final_norm(out.hidden_states[l].select(1, 0));
-    read_out(r->lens.emplace_back(), cls, model.heads(cls));
+  read_out(*r, out.cls_embedding(), {out.logits, out.projection, out.prototype_probs}, 0);
+  // The depth lens: every layer's CLS token through the final LayerNorm and the heads, all
+  // layers as one batch (eval-mode heads treat rows independently).
+  if (out.hidden_states.size() > 1) {
+    std::vector<at::Tensor> layers;
+    for (std::size_t l = 1; l < out.hidden_states.size(); ++l) layers.push_back(out.hidden_states[l].select(1, 0));
+    const ViTMSNModel& model = session_->model();
+    const at::Tensor cls = model.final_norm(at::cat(layers));  // [layers, D]: the image is batch 1
+    const HeadOutputs h = model.heads(cls);
+    for (std::int64_t l = 0; l < cls.size(0); ++l) read_out(r->lens.emplace_back(), cls, h, l);
   }
   return r;
 }
