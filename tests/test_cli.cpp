@@ -202,6 +202,12 @@ void CliTest::bundled_model_names_fashion_classes() {
   }
   QCOMPARE(images, 12);
   QVERIFY2(right >= 8, qPrintable(QString("%1 of 12 right").arg(right)));
+  // Classes made with this 192-wide model do not fit another model's embeddings: refused, by name.
+  const QString classes = model + "/classes.fewshot";
+  const Run other = cli({"infer", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--fewshot", classes});
+  QCOMPARE(other.status, 1);
+  QVERIFY2(last_line(other.err).startsWith("msnlens-cli: " + classes), qPrintable(other.err));
+  QVERIFY(other.err.contains("made for embeddings of 192 dimensions"));
 }
 
 QTEST_GUILESS_MAIN(CliTest)

@@ -240,11 +240,9 @@ void InferenceWorker::requestBaseline(quint64 id) {
 
 void InferenceWorker::loadFewShot(const QString& path) {
   try {
-    auto head = std::make_unique<FewShotClassifier>(FewShotClassifier::load(path.toStdString()));
-    if (session_ && head->dim() != session_->model().config().hidden_size)
-      fail(path.toStdString(), "classes were made for embeddings of " + std::to_string(head->dim()) +
-                                   " dimensions; this model has " + std::to_string(session_->model().config().hidden_size));
-    few_shot_ = std::move(head);
+    few_shot_ = std::make_unique<FewShotClassifier>(
+        session_ ? FewShotClassifier::load_for(path.toStdString(), session_->model().config().hidden_size)
+                 : FewShotClassifier::load(path.toStdString()));
     Q_EMIT fewShotReady(few_shot_->linear_head(), QFileInfo(path).fileName());
   } catch (const std::exception& e) {
     Q_EMIT failed(message_of(e));

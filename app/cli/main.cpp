@@ -157,10 +157,10 @@ int run_infer(const Args& a) {
   // Without a classifier, the classes shipped with the model (or --fewshot FILE) rank instead.
   json few_shot = json::array();
   std::string few_shot_file = a.few_shot;
-  if (few_shot_file.empty() && !model.has_classifier() && fs::exists(shipped_few_shot_path(a.model)))
-    few_shot_file = shipped_few_shot_path(a.model).string();
+  if (const fs::path shipped = shipped_few_shot_path(a.model); few_shot_file.empty() && !model.has_classifier() && fs::exists(shipped))
+    few_shot_file = shipped.string();
   if (!few_shot_file.empty()) {
-    const FewShotClassifier head = FewShotClassifier::load(few_shot_file);
+    const FewShotClassifier head = FewShotClassifier::load_for(few_shot_file, model.config().hidden_size);
     const at::Tensor probs = head.predict(out.cls_embedding().to(at::kFloat).cpu())[0];
     const auto best = probs.topk(std::min<std::int64_t>(a.topk, probs.size(0)));
     for (std::int64_t i = 0; i < std::get<1>(best).size(0); ++i) {

@@ -82,6 +82,14 @@ std::filesystem::path shipped_few_shot_path(const std::filesystem::path& model_p
 
 FewShotClassifier FewShotClassifier::load(const std::filesystem::path& path) { return load(MappedFile::open(path)); }
 
+FewShotClassifier FewShotClassifier::load_for(const std::filesystem::path& path, std::int64_t hidden_size) {
+  FewShotClassifier out = load(path);
+  if (out.dim() != hidden_size)
+    fail(path.string(), "classes were made for embeddings of " + std::to_string(out.dim()) + " dimensions; this model has " +
+                            std::to_string(hidden_size));
+  return out;
+}
+
 FewShotClassifier FewShotClassifier::load(const MappedFilePtr& file) {
   const std::filesystem::path path = file->path();
   const SafetensorsContent content = read_safetensors(file);

@@ -40,6 +40,8 @@ struct FewShotClassifier {
   void save(const std::filesystem::path& path) const;
   static FewShotClassifier load(const std::filesystem::path& path);
   static FewShotClassifier load(const MappedFilePtr& file);
+  // load(), refusing classes made for embeddings of another size (another model's), by file name.
+  static FewShotClassifier load_for(const std::filesystem::path& path, std::int64_t hidden_size);
 };
 
 // Where a model ships its classes: <folder>/classes.fewshot, or <checkpoint>.fewshot beside a file.
