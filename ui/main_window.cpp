@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "analysis/masking_response.h"
 #include "ui/attention_grid.h"
@@ -931,12 +932,7 @@ void MainWindow::refreshLens(const ForwardResult* shown) {
   if (shown) {
     for (const Readout& layer : shown->lens) {
       LensRow row;
-      const std::vector<float> p = scores(layer);
-      if (!p.empty()) {
-        const int best = top_indices(p, 1).front();
-        row.label = scoreLabel(best);
-        row.score = p[static_cast<std::size_t>(best)];
-      }
+      if (const auto top = topOne(layer)) std::tie(row.label, row.score) = *top;
       row.cosine = cosine_similarity(layer.cls, shown->cls);
       rows.push_back(row);
     }
@@ -1008,6 +1004,13 @@ std::vector<float> MainWindow::scores(const Readout& r) const {
   return {};
 }
 
+std::optional<std::pair<QString, float>> MainWindow::topOne(const Readout& r) const {
+  const std::vector<float> p = scores(r);
+  if (p.empty()) return std::nullopt;
+  const int best = top_indices(p, 1).front();
+  return std::make_pair(scoreLabel(best), p[static_cast<std::size_t>(best)]);
+}
+
 QString MainWindow::scoreLabel(int i) const {
   switch (predictionSource()) {
     case PredictionSource::Classifier: return i < info_.labels.size() ? info_.labels[i] : QStringLiteral("LABEL_%1").arg(i);
@@ -1052,13 +1055,8 @@ void MainWindow::refreshCaptions() {
   // Thumbnail captions: each image's unmasked top-1 under the current source.
   for (const auto& [id, state] : images_) {
     if (!state.baseline) continue;
-    const std::vector<float> p = scores(*state.baseline);
-    if (p.empty()) {
-      image_model_->setCaption(id, {});
-      continue;
-    }
-    const int best = top_indices(p, 1).front();
-    image_model_->setCaption(id, QStringLiteral("%1 %2%").arg(scoreLabel(best)).arg(100.0 * p[static_cast<std::size_t>(best)], 0, 'f', 0));
+    const auto top = topOne(*state.baseline);
+    image_model_->setCaption(id, top ? QStringLiteral("%1 %2%").arg(top->first).arg(100.0 * top->second, 0, 'f', 0) : QString());
   }
 }
 

@@ -134,6 +134,8 @@ class MainWindow : public QMainWindow {
   PredictionSource predictionSource() const;
   void updatePredictionSources();
   std::vector<float> scores(const Readout& readout) const;
+  // The top-1 label and probability under the current source; nullopt when there is none.
+  std::optional<std::pair<QString, float>> topOne(const Readout& readout) const;
   void refreshLens(const ForwardResult* shown);
   QString scoreLabel(int index) const;
   Ranking ranking() const;
