@@ -157,6 +157,13 @@ std::map<std::string, json> run_reference(const std::string& python, const json&
   return out;
 }
 
+// File by file rather than fs::remove_all, which crashed (SIGSEGV) when built with a newer GCC
+// than the libstdc++ the GPU machine ran it with.
+void remove_scratch(const fs::path& dir) {
+  for (const auto& entry : std::vector<fs::directory_entry>(fs::directory_iterator(dir), {})) fs::remove(entry.path());
+  fs::remove(dir);
+}
+
 // The app's own measure (msnlens --benchmark-clicks, offscreen): a patch toggled through the
 // mouse path until the new overlay is painted. Needs the msnlens binary beside this one.
 std::string measure_gui(const fs::path& dir, int clicks) {
@@ -177,18 +184,9 @@ std::string measure_gui(const fs::path& dir, int clicks) {
     while (std::fgets(line, sizeof line, pipe) != nullptr) out += line;
     pclose(pipe);
   }
-  fs::remove(model / "model.safetensors");
-  fs::remove(model / "config.json");
-  fs::remove(model);
+  remove_scratch(model);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
-}
-
-// File by file rather than fs::remove_all, which crashed (SIGSEGV) when built with a newer GCC
-// than the libstdc++ the GPU machine ran it with.
-void remove_scratch(const fs::path& dir) {
-  for (const auto& entry : std::vector<fs::directory_entry>(fs::directory_iterator(dir), {})) fs::remove(entry.path());
-  fs::remove(dir);
 }
 
 // --profile: self time per ATen operator for one batch-1 forward with attention maps.
