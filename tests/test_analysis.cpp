@@ -1,6 +1,6 @@
-// The torch-free analysis behind the views: attention per query and head fusion, rollout,
-// token-to-patch mapping, patch masks and their strategies, masking-response measures, sweep
-// plans and linear heads.
+// The torch-free analysis behind the views: token-to-patch mapping and display maps, patch
+// masks and their strategies, masking-response measures, sweep plans, linear heads and the
+// predictor that ranks every source. (The maps themselves: tests/core/test_analyzer.cpp.)
 
 #include <QtTest>
 
@@ -11,93 +11,23 @@
 #include "analysis/linear_head.h"
 #include "analysis/masking_response.h"
 #include "analysis/patch_mask.h"
+#include "analysis/predictions.h"
 #include "analysis/sweep_plan.h"
 #include "test_support.h"
 
 using namespace msnlens;
 
-namespace {
-
-// A stack of `layers` x `heads` row-stochastic matrices over `tokens`, deterministic.
-AttentionStack make_stack(int layers, int heads, int tokens) {
-  AttentionStack a;
-  a.layers = layers;
-  a.heads = heads;
-  a.tokens = tokens;
-  for (int l = 0; l < layers; ++l) {
-    auto block = std::shared_ptr<float>(new float[static_cast<std::size_t>(heads * tokens * tokens)], std::default_delete<float[]>());
-    for (int h = 0; h < heads; ++h)
-      for (int q = 0; q < tokens; ++q) {
-        float* row = block.get() + (h * tokens + q) * tokens;
-        float sum = 0;
-        for (int k = 0; k < tokens; ++k) sum += row[k] = 1.0f + static_cast<float>((l * 7 + h * 5 + q * 3 + k) % 11);
-        for (int k = 0; k < tokens; ++k) row[k] /= sum;
-      }
-    a.layer_data.push_back(block);
-  }
-  for (int p = 0; p < tokens - 1; ++p) a.token_patch.push_back(p);
-  return a;
-}
-
-}  // namespace
-
 class AnalysisTest : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
-  void head_fusion();
-  void rollout_is_row_stochastic_and_matches_a_direct_product();
   void tokens_map_to_patches();
   void patch_masks();
   void response_measures();
   void sweep_plans();
   void linear_heads();
+  void predictor_ranks_every_source();
 };
-
-void AnalysisTest::head_fusion() {
-  const AttentionStack a = make_stack(2, 3, 5);
-  const std::vector<float> h0 = query_attention(a, 1, HeadFusion::Single, 0, 2);
-  const std::vector<float> h2 = query_attention(a, 1, HeadFusion::Single, 2, 2);
-  const std::vector<float> mean = query_attention(a, 1, HeadFusion::Mean, 0, 2);
-  const std::vector<float> mx = query_attention(a, 1, HeadFusion::Max, 0, 2);
-  const std::vector<float> mn = query_attention(a, 1, HeadFusion::Min, 0, 2);
-  for (int k = 0; k < 5; ++k) {
-    const float h1 = query_attention(a, 1, HeadFusion::Single, 1, 2)[static_cast<std::size_t>(k)];
-    const std::size_t i = static_cast<std::size_t>(k);
-    QVERIFY(std::abs(mean[i] - (h0[i] + h1 + h2[i]) / 3) < 1e-6f);
-    QCOMPARE(mx[i], std::max({h0[i], h1, h2[i]}));
-    QCOMPARE(mn[i], std::min({h0[i], h1, h2[i]}));
-  }
-  QVERIFY(std::abs(std::accumulate(mean.begin(), mean.end(), 0.0f) - 1.0f) < 1e-5f);
-}
-
-void AnalysisTest::rollout_is_row_stochastic_and_matches_a_direct_product() {
-  const AttentionStack a = make_stack(3, 2, 4);
-  const std::vector<float> r = attention_rollout(a, HeadFusion::Mean, 0.0f);
-  for (int i = 0; i < 4; ++i) {
-    float sum = 0;
-    for (int j = 0; j < 4; ++j) sum += r[static_cast<std::size_t>(i * 4 + j)];
-    QVERIFY(std::abs(sum - 1.0f) < 1e-5f);
-  }
-  // Without discarding: R = A3' A2' A1' with A' = (mean over heads + I) / 2 (rows sum to 1 already).
-  std::vector<double> expected(16, 0.0);
-  for (int i = 0; i < 4; ++i) expected[static_cast<std::size_t>(i * 4 + i)] = 1.0;
-  for (int l = 0; l < 3; ++l) {
-    std::vector<double> m(16), next(16, 0.0);
-    for (int q = 0; q < 4; ++q)
-      for (int k = 0; k < 4; ++k)
-        m[static_cast<std::size_t>(q * 4 + k)] = 0.5 * ((a.matrix(l, 0)[q * 4 + k] + a.matrix(l, 1)[q * 4 + k]) / 2.0 + (q == k ? 1.0 : 0.0));
-    for (int i = 0; i < 4; ++i)
-      for (int k = 0; k < 4; ++k)
-        for (int j = 0; j < 4; ++j) next[static_cast<std::size_t>(i * 4 + j)] += m[static_cast<std::size_t>(i * 4 + k)] * expected[static_cast<std::size_t>(k * 4 + j)];
-    expected = next;
-  }
-  for (std::size_t i = 0; i < 16; ++i) QVERIFY(std::abs(r[i] - expected[i]) < 1e-5);
-  // Discarding the weakest entries changes the result but keeps rows stochastic.
-  const std::vector<float> d = attention_rollout(a, HeadFusion::Max, 0.5f);
-  QVERIFY(d != r);
-  QVERIFY(std::abs(std::accumulate(d.begin(), d.begin() + 4, 0.0f) - 1.0f) < 1e-5f);
-}
 
 void AnalysisTest::tokens_map_to_patches() {
   // Tokens after dropping: CLS, then patches 4 and 1 (in that order).
@@ -110,6 +40,11 @@ void AnalysisTest::tokens_map_to_patches() {
   QCOMPARE(v[2], 1.0f);
   QCOMPARE(v[3], 0.5f);
   QVERIFY(std::isnan(v[1]));
+  // The display form blanks the query's own patch before rescaling.
+  const std::vector<float> shown = display_map({0.2f, 0.9f, 0.4f, 0.6f}, 1);
+  QVERIFY(std::isnan(shown[1]));
+  QCOMPARE(shown[0], 0.0f);
+  QCOMPARE(shown[3], 1.0f);
 }
 
 void AnalysisTest::patch_masks() {
@@ -179,6 +114,44 @@ void AnalysisTest::linear_heads() {
   QCOMPARE(h.probabilities({3, 0}), h.probabilities({30, 0}));
   QCOMPARE(h.probabilities({3, 0}), h.probabilities({4, 1}));
   QVERIFY(h.probabilities({1, 2, 3}).empty());
+}
+
+// Released backbones: labels only from a classifier that exists; few-shot classes come before
+// prototypes; every number the panel, the lens and the CLI show comes from here.
+void AnalysisTest::predictor_ranks_every_source() {
+  const Predictor none({}, 0);
+  QCOMPARE(none.sources(), std::vector<PredictionSource>{PredictionSource::None});
+  QVERIFY(none.scores({{1, 2}, {}, {}}, PredictionSource::Classifier).empty());
+
+  LinearHead few;
+  few.classes = {"left", "right"};
+  few.dim = 2;
+  few.weight = {10, -10, -10, 10};
+  const Predictor backbone({}, 3, few);
+  QCOMPARE(backbone.sources(), (std::vector<PredictionSource>{PredictionSource::FewShot, PredictionSource::Prototypes}));
+  QCOMPARE(backbone.preferred(), PredictionSource::FewShot);
+  const Readout r{{2, 0}, {}, {0.2f, 0.5f, 0.3f}};
+  QCOMPARE(backbone.top1(r, PredictionSource::FewShot)->label, std::string("left"));
+  QCOMPARE(backbone.top1(r, PredictionSource::Prototypes)->label, std::string("prototype 1"));
+  QCOMPARE(backbone.size(PredictionSource::Prototypes), 3);
+
+  const Predictor classifier({"cat", "cup"}, 0, few);
+  QCOMPARE(classifier.preferred(), PredictionSource::Classifier);
+  const Readout c{{0, 2}, {0.3f, 0.7f}, {}};
+  const std::vector<Scored> top = classifier.top_k(c, PredictionSource::Classifier, 5);
+  QCOMPARE(top.size(), std::size_t{2});
+  QCOMPARE(top[0].label, std::string("cup"));
+  QCOMPARE(top[0].score, 0.7f);
+
+  // The masking response: cosine of the CLS embeddings, top-1 before and after, prototype KL.
+  const Readout masked{{0, 2}, {}, {0.5f, 0.2f, 0.3f}};
+  const MaskingResponse m = masking_response(r, masked, backbone, PredictionSource::FewShot);
+  QVERIFY(std::abs(m.cls_cosine) < 1e-12);
+  QCOMPARE(m.top1_before->label, std::string("left"));
+  QCOMPARE(m.top1_after->label, std::string("right"));
+  QVERIFY(m.prototype_kl && std::abs(*m.prototype_kl - kl_divergence(r.prototype_probs, masked.prototype_probs)) < 1e-12);
+  QCOMPARE(m.prototype_before, 1);
+  QCOMPARE(m.prototype_after, 0);
 }
 
 QTEST_GUILESS_MAIN(AnalysisTest)

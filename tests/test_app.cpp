@@ -101,9 +101,11 @@ void AppTest::dropped_model_and_images_show_predictions() {
   QCOMPARE(window_->modelInfo().heads, 3);
   QVERIFY(window_->modelInfo().has_classifier);
   QVERIFY(window_->errorText().isEmpty());
-  const ForwardResultPtr base = window_->baseline();
+  const ViewSummaryPtr base = window_->baseline();
   QCOMPARE(base->class_probs.size(), std::size_t{5});
-  QCOMPARE(base->attention.tokens, 197);
+  QCOMPARE(base->token_patch.size(), std::size_t{196});
+  QTRY_VERIFY_WITH_TIMEOUT(window_->shownMaps() != nullptr, kTimeoutMs);
+  QCOMPARE(window_->shownMaps()->map.size(), std::size_t{196});
   // The report lists the predictions shown, strongest first.
   const QJsonObject report = window_->report();
   QCOMPARE(report["image"].toString(), QString("chelsea.png"));
@@ -118,11 +120,13 @@ void AppTest::clicking_patches_runs_the_masked_view() {
   QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, canvas->patchCenter(20));
   QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, canvas->patchCenter(100));
   QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mask.count() == 2, kTimeoutMs);
-  const ForwardResultPtr masked = window_->maskedResult();
+  const ViewSummaryPtr masked = window_->maskedResult();
   QVERIFY(masked->mask.masked(20) && masked->mask.masked(100));
-  // Token dropping: the model saw 194 patch tokens plus CLS.
-  QCOMPARE(masked->attention.tokens, 197 - 2);
-  QCOMPARE(std::count(masked->attention.token_patch.begin(), masked->attention.token_patch.end(), 20), 0);
+  // Token dropping: the model saw 194 patch tokens plus CLS, and the map has no value where it saw none.
+  QCOMPARE(masked->token_patch.size(), std::size_t{196 - 2});
+  QCOMPARE(std::count(masked->token_patch.begin(), masked->token_patch.end(), 20), 0);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->shownMaps()->masked && window_->shownMaps()->mask == masked->mask, kTimeoutMs);
+  QVERIFY(std::isnan(window_->shownMaps()->map[20]) && !std::isnan(window_->shownMaps()->map[21]));
   QVERIFY(masked->cls != window_->baseline()->cls);
   QVERIFY(canvasPixels(*window_) != before);
   // Clicking a masked patch again unmasks it.
@@ -133,26 +137,32 @@ void AppTest::clicking_patches_runs_the_masked_view() {
 
 void AppTest::layer_and_head_change_the_heat_map() {
   openDefault();
-  const QImage last_layer = canvasPixels(*window_);
+  // Each change asks the worker for that map; the canvas shows it once it is current.
+  auto shown = [&] {
+    [&] { QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent(), kTimeoutMs); }();
+    return canvasPixels(*window_);
+  };
+  const QImage last_layer = shown();
   window_->layerSlider()->setValue(0);
-  const QImage first_layer = canvasPixels(*window_);
+  const QImage first_layer = shown();
   QVERIFY(first_layer != last_layer);
   window_->headCombo()->setCurrentIndex(3 + 1);  // "Head 2"
-  const QImage head2 = canvasPixels(*window_);
+  const QImage head2 = shown();
   QVERIFY(head2 != first_layer);
   // Clicking a cell of the overview selects that layer and head.
   window_->tabs()->setCurrentIndex(1);
   AttentionGrid* overview = window_->overviewGrid();
   QTRY_VERIFY(overview->isVisible());
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->overview.size() == 6, kTimeoutMs);
   QTest::mouseClick(overview, Qt::LeftButton, Qt::NoModifier, overview->cellRect(1, 2).center());
   QCOMPARE(window_->layerSlider()->value(), 1);
   QCOMPARE(window_->headCombo()->currentText(), QString("Head 3"));
-  QVERIFY(canvasPixels(*window_) != head2);
+  QVERIFY(shown() != head2);
   // A query patch (right-click) shows that patch's attention instead of the CLS token's.
-  const QImage cls_query = canvasPixels(*window_);
+  const QImage cls_query = shown();
   QTest::mouseClick(window_->canvas(), Qt::RightButton, Qt::NoModifier, window_->canvas()->patchCenter(50));
   QCOMPARE(window_->canvas()->queryPatch(), 50);
-  QVERIFY(canvasPixels(*window_) != cls_query);
+  QVERIFY(shown() != cls_query);
 }
 
 void AppTest::sweep_leaves_the_ui_responsive() {
@@ -187,7 +197,7 @@ void AppTest::sweep_leaves_the_ui_responsive() {
 
 void AppTest::corrupt_files_keep_the_previous_state() {
   openDefault();
-  const ForwardResultPtr before = window_->baseline();
+  const ViewSummaryPtr before = window_->baseline();
   const ModelInfo info = window_->modelInfo();
   // A corrupt image: an error naming it; the current image and its result stay.
   const QString broken = dir_.filePath("broken.png");
@@ -218,17 +228,17 @@ void AppTest::masking_modes_follow_the_checkpoint() {
   mode->setCurrentIndex(2);                // pixel fill: gray
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(60));
   QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mode == MaskMode::FillGray, kTimeoutMs);
-  QCOMPARE(window_->maskedResult()->attention.tokens, 197);  // every token kept, pixels changed
+  QCOMPARE(window_->maskedResult()->token_patch.size(), std::size_t{196});  // every token kept, pixels changed
 
   QSignalSpy ready(window_.get(), &MainWindow::modelReady);
   drop(window_.get(), {QUrl::fromLocalFile(data("models/tiny64-masktoken"))});
   QVERIFY(ready.wait(kTimeoutMs));
   QVERIFY(items->item(1)->isEnabled());
   mode->setCurrentIndex(1);
-  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() && window_->baseline()->attention.tokens == 65, kTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() && window_->baseline()->token_patch.size() == 64, kTimeoutMs);
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(9));
   QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mode == MaskMode::MaskToken, kTimeoutMs);
-  QCOMPARE(window_->maskedResult()->attention.tokens, 65);
+  QCOMPARE(window_->maskedResult()->token_patch.size(), std::size_t{64});
 }
 
 void AppTest::prototypes_without_classifier() {
@@ -289,15 +299,18 @@ void AppTest::few_shot_classes_from_examples() {
 // row is the model's own output, earlier rows differ, and the Lens tab lists one row per layer.
 void AppTest::depth_lens_ends_at_the_output() {
   openDefault();
-  const ForwardResultPtr base = window_->baseline();
-  QCOMPARE(base->lens.size(), std::size_t{2});
-  const Readout& last = base->lens.back();
+  const auto* lens = window_->findChild<DepthLensView*>();
+  QVERIFY(lens != nullptr);
+  window_->tabs()->setCurrentWidget(const_cast<DepthLensView*>(lens));  // the lens is computed when shown
+  QTRY_VERIFY_WITH_TIMEOUT(window_->shownMaps() && window_->shownMaps()->lens.size() == 2, kTimeoutMs);
+  const ViewSummaryPtr base = window_->baseline();
+  const ViewMapsPtr maps = window_->shownMaps();
+  const std::vector<Readout>& rows = maps->lens;
+  const Readout& last = rows.back();
   QVERIFY(cosine_similarity(last.cls, base->cls) > 0.99999);
   QCOMPARE(last.class_probs.size(), base->class_probs.size());
   for (std::size_t i = 0; i < last.class_probs.size(); ++i) QVERIFY(std::abs(last.class_probs[i] - base->class_probs[i]) < 1e-5f);
-  QVERIFY(cosine_similarity(base->lens.front().cls, base->cls) < 0.999);
-  const auto* lens = window_->findChild<DepthLensView*>();
-  QVERIFY(lens != nullptr);
+  QVERIFY(cosine_similarity(rows.front().cls, base->cls) < 0.999);
   QCOMPARE(lens->table()->rowCount(), 2);
   QCOMPARE(lens->table()->item(1, 1)->text(), QString("tabby cat"));
   QCOMPARE(lens->table()->item(1, 3)->text(), QString("1.000"));

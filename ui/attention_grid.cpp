@@ -5,6 +5,9 @@
 
 #include <cmath>
 
+#include "analysis/attention_maps.h"
+#include "ui/heatmap.h"
+
 namespace msnlens {
 namespace {
 constexpr int kLabel = 16;  // pixels for the caption under or beside cells
@@ -13,46 +16,50 @@ constexpr int kGap = 4;
 
 AttentionGrid::AttentionGrid(Mode mode, QWidget* parent) : QWidget(parent), mode_(mode) { setMinimumSize(200, 200); }
 
-void AttentionGrid::setData(const QImage& image, ForwardResultPtr result, const HeatmapSettings& settings, int rows, int cols) {
+void AttentionGrid::setData(const QImage& image, ViewMapsPtr maps, const MapSpec& selected, Colormap colormap, int rows,
+                            int cols) {
   image_ = image.isNull() ? QImage()
                           : image.scaled(256, 256, Qt::KeepAspectRatio,
                                          image.width() < 86 ? Qt::FastTransformation : Qt::SmoothTransformation);
-  result_ = std::move(result);
-  settings_ = settings;
+  maps_ = std::move(maps);
+  selected_ = selected;
+  colormap_ = colormap;
   rows_ = rows;
   cols_ = cols;
   dirty_ = true;  // maps are rendered when next painted: hidden grids cost nothing
   update();
 }
 
+const std::vector<std::vector<float>>* AttentionGrid::cellMaps() const {
+  if (!maps_) return nullptr;
+  return mode_ == Mode::Heads ? &maps_->head_maps : &maps_->overview;
+}
+
 int AttentionGrid::cellCount() const {
-  if (!result_ || result_->attention.empty()) return 0;
-  const AttentionStack& a = result_->attention;
-  return mode_ == Mode::Heads ? a.heads : a.layers * a.heads;
+  const auto* maps = cellMaps();
+  return maps ? static_cast<int>(maps->size()) : 0;
+}
+
+int AttentionGrid::shownLayer() const {
+  const int layer = maps_->request.map.layer;
+  return layer < 0 ? maps_->layers - 1 : std::min(layer, maps_->layers - 1);
 }
 
 std::pair<int, int> AttentionGrid::layerHeadOf(int cell) const {
-  const AttentionStack& a = result_->attention;
-  if (mode_ == Mode::Heads) return {settings_.layer < 0 ? a.layers - 1 : settings_.layer, cell};
-  return {cell / a.heads, cell % a.heads};
+  if (mode_ == Mode::Heads) return {shownLayer(), cell};
+  return {cell / maps_->heads, cell % maps_->heads};
 }
 
 int AttentionGrid::columns() const {
-  if (mode_ == Mode::Overview) return result_->attention.heads;
+  if (mode_ == Mode::Overview) return maps_->heads;
   return std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(cellCount())))));
 }
 
 void AttentionGrid::rebuild() {
   cells_.clear();
-  for (int cell = 0; cell < cellCount(); ++cell) {
-    const auto [layer, head] = layerHeadOf(cell);
-    HeatmapSettings s = settings_;
-    s.source = HeatmapSettings::Source::Attention;
-    s.layer = layer;
-    s.fusion = HeadFusion::Single;
-    s.head = head;
-    cells_.push_back(heatmap_image(patch_heatmap(*result_, s, rows_ * cols_), cols_, rows_, s.colormap));
-  }
+  if (const auto* maps = cellMaps())
+    for (const std::vector<float>& map : *maps)
+      cells_.push_back(heatmap_image(display_map(map, selected_.query_patch), cols_, rows_, colormap_));
   dirty_ = false;
 }
 
@@ -64,7 +71,7 @@ QRect AttentionGrid::cellRect(int layer, int head) const {
   const int label_h = mode_ == Mode::Heads ? kLabel : 0;
   const int top = mode_ == Mode::Overview ? kLabel : 0;
   const int size = std::max(8, std::min((width() - left) / cols, (height() - top) / n_rows - label_h) - kGap);
-  const int cell = mode_ == Mode::Heads ? head : layer * result_->attention.heads + head;
+  const int cell = mode_ == Mode::Heads ? head : layer * maps_->heads + head;
   const int r = cell / cols, c = cell % cols;
   return {left + c * (size + kGap), top + r * (size + kGap + label_h), size, size};
 }
@@ -78,7 +85,6 @@ void AttentionGrid::paintEvent(QPaintEvent*) {
     return;
   }
   p.setRenderHint(QPainter::SmoothPixmapTransform);
-  const AttentionStack& a = result_->attention;
   QFont small = font();
   small.setPointSizeF(font().pointSizeF() * 0.85);
   p.setFont(small);
@@ -91,8 +97,9 @@ void AttentionGrid::paintEvent(QPaintEvent*) {
     }
     p.drawImage(r, cells_[static_cast<std::size_t>(cell)].scaled(r.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
     p.setOpacity(1.0);
-    const bool selected = settings_.fusion == HeadFusion::Single && head == settings_.head &&
-                          (mode_ == Mode::Heads || layer == (settings_.layer < 0 ? a.layers - 1 : settings_.layer));
+    const int selected_layer = selected_.layer < 0 ? maps_->layers - 1 : selected_.layer;
+    const bool selected = selected_.source == MapSpec::Source::Attention && selected_.fusion == HeadFusion::Single &&
+                          head == selected_.head && layer == selected_layer;
     p.setPen(QPen(selected ? QColor(0, 200, 255) : QColor(80, 80, 90), selected ? 3 : 1));
     p.setBrush(Qt::NoBrush);
     p.drawRect(r);

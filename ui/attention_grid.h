@@ -6,7 +6,8 @@
 #include <QImage>
 #include <QWidget>
 
-#include "ui/heatmap.h"
+#include "imaging/colormap.h"
+#include "ui/view_types.h"
 
 namespace msnlens {
 
@@ -17,8 +18,9 @@ class AttentionGrid : public QWidget {
   enum class Mode { Heads, Overview };
   explicit AttentionGrid(Mode mode, QWidget* parent = nullptr);
 
-  // `settings` give the query token, layer (Heads mode) and colormap.
-  void setData(const QImage& image, ForwardResultPtr result, const HeatmapSettings& settings, int rows, int cols);
+  // The maps come from `maps` (head_maps or overview, by mode); `selected` marks the cell of
+  // the map on the canvas.
+  void setData(const QImage& image, ViewMapsPtr maps, const MapSpec& selected, Colormap colormap, int rows, int cols);
   QSize sizeHint() const override { return {420, 420}; }
   // Widget rectangle of the cell for (layer, head) (tests click there).
   QRect cellRect(int layer, int head) const;
@@ -33,14 +35,17 @@ class AttentionGrid : public QWidget {
 
  private:
   void rebuild();
+  const std::vector<std::vector<float>>* cellMaps() const;
   int cellCount() const;
+  int shownLayer() const;
   std::pair<int, int> layerHeadOf(int cell) const;
   int columns() const;
 
   Mode mode_;
   QImage image_;
-  ForwardResultPtr result_;
-  HeatmapSettings settings_;
+  ViewMapsPtr maps_;
+  MapSpec selected_;
+  Colormap colormap_ = Colormap::Inferno;
   int rows_ = 0, cols_ = 0;
   std::vector<QImage> cells_;  // rendered maps, one per cell
   bool dirty_ = false;

@@ -1,17 +1,16 @@
 #pragma once
-// The engine behind the window. Lives in its own QThread (moved there by MainWindow): loads
-// models, decodes images, runs the unmasked baseline once per image and masked views on
-// demand, and sweeps. Results leave as plain structs (view_types.h) through queued signals.
+// The engine's thread. MainWindow moves this worker to a QThread; it owns the Workbench
+// (core/engine/workbench.h), decodes images, and answers the window's requests with plain
+// results through queued signals. It computes nothing itself.
 //
-// Masked requests are coalesced: while one runs, only the newest waiting request is kept,
-// so dragging across patches never builds a queue. Sweeps check for such requests between
-// batches and serve them first, and stop when cancelled.
+// View requests are coalesced: while one runs, only the newest waiting request is kept, so
+// dragging across patches never builds a queue. Sweeps serve such requests between their
+// batches, and stop when cancelled, even when cancelled before they started.
 
 #include <QObject>
 
 #include <atomic>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,9 +20,7 @@
 
 namespace msnlens {
 
-class InferenceSession;
-struct FewShotClassifier;
-struct ModelOutput;
+class Workbench;
 
 class InferenceWorker : public QObject {
   Q_OBJECT
@@ -33,8 +30,9 @@ class InferenceWorker : public QObject {
   ~InferenceWorker() override;
 
   // Thread-safe, callable from the UI thread.
-  void requestMasked(quint64 image_id, const PatchMask& mask, MaskMode mode);
-  void cancelSweep() { cancel_sweep_ = true; }
+  void requestView(const ViewRequest& request);
+  void requestSweep(quint64 image_id, const SweepRequest& request, const MapSpec& guide);
+  void cancelSweep() { sweeps_cancelled_ = sweeps_requested_.load(); }
 
  public Q_SLOTS:
   // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16. `demo` marks bundled test
@@ -43,10 +41,10 @@ class InferenceWorker : public QObject {
   void addImageFile(quint64 id, const QString& path);
   void addImageData(quint64 id, const QByteArray& encoded, const QString& name);
   void addImage(quint64 id, const QImage& image, const QString& name);
-  void removeImage(quint64 id);
-  // Computes (or re-sends) the unmasked result of an image.
+  // The unmasked view of an image (thumbnail captions, few-shot examples).
   void requestBaseline(quint64 id);
-  void runSweep(quint64 id, const msnlens::SweepRequest& request);
+  // Masks `ratio` of the patches the unmasked view's `map` weighs most (or least).
+  void maskByMap(quint64 id, const msnlens::MapSpec& map, double ratio, bool most);
   // Few-shot classes: read from a .fewshot file, or fitted on the CLS embeddings of example
   // images this worker holds (examples[c] are the ids of class c's images).
   void loadFewShot(const QString& path);
@@ -58,8 +56,9 @@ class InferenceWorker : public QObject {
   void modelFailed(const QString& message);
   void imageDecoded(quint64 id, const QImage& image, const QString& name);
   void imageFailed(quint64 id, const QString& message);
-  void baselineReady(const msnlens::ForwardResultPtr& result);
-  void maskedReady(const msnlens::ForwardResultPtr& result);
+  void baselineReady(const msnlens::ViewSummaryPtr& summary);
+  void viewReady(const msnlens::ViewResult& result);
+  void maskSuggested(quint64 id, const msnlens::PatchMask& mask);
   void sweepProgress(int done, int total);
   void sweepFinished(const msnlens::SweepResult& result);
   void fewShotReady(const msnlens::LinearHead& head, const QString& source);
@@ -67,28 +66,23 @@ class InferenceWorker : public QObject {
   void busyChanged(bool busy);
 
  private:
-  struct Image;
-  struct MaskedRequest {
-    quint64 image_id;
-    PatchMask mask;
-    MaskMode mode;
+  struct Pending {
+    ViewRequest request;
     std::chrono::steady_clock::time_point asked;
   };
 
   void processPending();
-  void runMasked(const MaskedRequest& request);
+  void runView(const Pending& pending);
+  void runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket);
   void storeImage(quint64 id, RgbImage rgb, const QString& name);
-  ForwardResultPtr convert(const ModelOutput& out, quint64 image_id, const std::vector<int>& token_patch) const;
-  const ForwardResultPtr& baseline(quint64 id);  // computed on first use; null when it cannot be
+  void emitFewShot();
 
-  std::unique_ptr<InferenceSession> session_;
-  std::unique_ptr<FewShotClassifier> few_shot_;
-  ModelInfo info_;
-  std::map<quint64, std::unique_ptr<Image>> images_;
+  std::unique_ptr<Workbench> bench_;
+  QString model_path_;
   std::mutex pending_mutex_;
-  std::optional<MaskedRequest> pending_;
+  std::optional<Pending> pending_;
   bool scheduled_ = false;
-  std::atomic<bool> cancel_sweep_{false};
+  std::atomic<int> sweeps_requested_{0}, sweeps_cancelled_{0};
 };
 
 }  // namespace msnlens

@@ -36,13 +36,13 @@
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <tuple>
 
+#include "analysis/attention_maps.h"
 #include "analysis/masking_response.h"
 #include "ui/attention_grid.h"
 #include "ui/class_list.h"
@@ -51,6 +51,7 @@
 #include "ui/inference_worker.h"
 #include "ui/predictions_view.h"
 #include "ui/depth_lens_view.h"
+#include "ui/heatmap.h"
 #include "ui/sweep_view.h"
 
 namespace msnlens {
@@ -72,6 +73,12 @@ double percentile(std::vector<double> v, double q) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1)];
 }
 
+std::vector<std::string> predictor_labels(const ModelInfo& info) {
+  std::vector<std::string> labels;
+  for (const QString& label : info.labels) labels.push_back(label.toStdString());
+  return labels;
+}
+
 QLabel* wrapped(const QString& text = {}) {
   auto* l = new QLabel(text);
   l->setWordWrap(true);
@@ -83,7 +90,9 @@ QLabel* wrapped(const QString& text = {}) {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   qRegisterMetaType<ModelInfo>();
-  qRegisterMetaType<ForwardResultPtr>();
+  qRegisterMetaType<ViewSummaryPtr>();
+  qRegisterMetaType<ViewResult>();
+  qRegisterMetaType<MapSpec>();
   qRegisterMetaType<SweepResult>();
   qRegisterMetaType<PatchMask>();
   qRegisterMetaType<MaskMode>();
@@ -103,16 +112,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &InferenceWorker::imageDecoded, this, &MainWindow::onImageDecoded);
   connect(worker_, &InferenceWorker::imageFailed, this, &MainWindow::onImageFailed);
   connect(worker_, &InferenceWorker::baselineReady, this, &MainWindow::onBaseline);
-  connect(worker_, &InferenceWorker::maskedReady, this, &MainWindow::onMasked);
+  connect(worker_, &InferenceWorker::viewReady, this, &MainWindow::onViewReady);
+  connect(worker_, &InferenceWorker::maskSuggested, this, [this](quint64 id, const PatchMask& mask) {
+    if (id == current_id_) applyMask(mask);
+  });
   connect(worker_, &InferenceWorker::sweepProgress, sweep_view_, &SweepView::setProgress);
   connect(worker_, &InferenceWorker::sweepFinished, this, &MainWindow::onSweepFinished);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
   connect(worker_, &InferenceWorker::fewShotReady, this, &MainWindow::onFewShot);
   connect(worker_, &InferenceWorker::busyChanged, this, &MainWindow::onBusy);
-  connect(&rollout_watcher_, &QFutureWatcher<std::vector<float>>::finished, this, [this] {
-    rollout_ = std::make_shared<std::vector<float>>(rollout_watcher_.result());
-    refreshView();
-  });
   thread_.setObjectName("inference");
   thread_.start();
 }
@@ -121,7 +129,6 @@ MainWindow::~MainWindow() {
   worker_->cancelSweep();
   thread_.quit();
   thread_.wait();
-  rollout_watcher_.waitForFinished();
 }
 
 void MainWindow::buildUi() {
@@ -230,16 +237,16 @@ void MainWindow::buildUi() {
   form->addRow(tr("Opacity"), opacity_slider_);
   form->addRow(QString(), grid_check_);
   heads_grid_ = new AttentionGrid(AttentionGrid::Mode::Heads);
-  auto* attention_tab = new QWidget;
-  auto* attention_layout = new QVBoxLayout(attention_tab);
+  attention_tab_ = new QWidget;
+  auto* attention_layout = new QVBoxLayout(attention_tab_);
   attention_layout->addLayout(form);
   attention_layout->addWidget(new QLabel(tr("Heads of this layer (click to show one):")));
   attention_layout->addWidget(heads_grid_, 1);
 
   // Heads overview tab.
   overview_grid_ = new AttentionGrid(AttentionGrid::Mode::Overview);
-  auto* heads_tab = new QWidget;
-  auto* heads_layout = new QVBoxLayout(heads_tab);
+  heads_tab_ = new QWidget;
+  auto* heads_layout = new QVBoxLayout(heads_tab_);
   heads_layout->addWidget(wrapped(tr("Every layer (rows) and head (columns) for the current query; click one to show it.")));
   heads_layout->addWidget(overview_grid_, 1);
 
@@ -304,13 +311,9 @@ void MainWindow::buildUi() {
     if (!s || !s->baseline) return;
     SweepRequest request;
     request.seeds = sweep_view_->seeds();
-    HeatmapSettings h = heatmapSettings();
-    h.query_patch = -1;
-    request.patch_scores = patch_heatmap(*s->baseline, h, s->mask.size(), rollout_for_ == s->baseline ? rollout_.get() : nullptr);
     sweep_running_ = true;
     sweep_view_->setRunning(true);
-    const quint64 id = current_id_;
-    QMetaObject::invokeMethod(worker_, [w = worker_, id, request] { w->runSweep(id, request); }, Qt::QueuedConnection);
+    worker_->requestSweep(current_id_, request, mapSpec());
   });
   connect(sweep_view_, &SweepView::cancelRequested, this, [this] { worker_->cancelSweep(); });
 
@@ -377,13 +380,14 @@ void MainWindow::buildUi() {
 
   tabs_ = new QTabWidget;
   tabs_->setUsesScrollButtons(false);  // every tab visible: the panel widens to fit them
-  tabs_->addTab(attention_tab, tr("Attention"));
-  tabs_->addTab(heads_tab, tr("Heads"));
+  tabs_->addTab(attention_tab_, tr("Attention"));
+  tabs_->addTab(heads_tab_, tr("Heads"));
   tabs_->addTab(masking_tab, tr("Masking"));
   tabs_->addTab(sweep_view_, tr("Sweep"));
   tabs_->addTab(classes_tab, tr("Classes"));
   lens_view_ = new DepthLensView;
   tabs_->addTab(lens_view_, tr("Lens"));
+  connect(tabs_, &QTabWidget::currentChanged, this, [this] { refreshView(); });  // what the new tab shows
 
   auto* right = new QWidget;
   auto* right_layout = new QVBoxLayout(right);
@@ -499,7 +503,7 @@ void MainWindow::buildMenus() {
     precisions->addAction(a);
     connect(a, &QAction::triggered, this, [this, p] {
       precision_ = p;
-      if (!info_.path.isEmpty()) loadModel(info_.path, info_.title.endsWith(tr("(test checkpoint)")));
+      if (!info_.path.isEmpty()) loadModel(info_.path, info_.demo);
     });
     if (p == precision_) a->setChecked(true);
   }
@@ -640,6 +644,8 @@ void MainWindow::dropEvent(QDropEvent* event) {
 
 void MainWindow::onModelLoaded(const ModelInfo& info) {
   info_ = info;
+  predictor_ = Predictor(predictor_labels(info_), info_.num_prototypes);  // the worker sends the model's classes next
+  few_shot_source_.clear();
   clearError();
   model_title_->setText(info.title);
   QStringList lines = {info.format, info.architecture,
@@ -657,11 +663,11 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     model->item(1)->setEnabled(info.has_mask_token);
   if (!info.has_mask_token && mode_combo_->currentIndex() == 1) mode_combo_->setCurrentIndex(0);
   updateAttentionControls();
-  rollout_.reset();
-  rollout_for_.reset();
+  sent_.reset();
   for (auto& [id, state] : images_) {
     state.baseline.reset();
     state.masked.reset();
+    state.maps.reset();
     state.mask = PatchMask(info.grid_rows, info.grid_cols);
   }
   if (const ImageState* s = current()) canvas_->setMask(s->mask);
@@ -704,28 +710,29 @@ void MainWindow::onImageFailed(quint64 id, const QString& message) {
   }
 }
 
-void MainWindow::onBaseline(const ForwardResultPtr& result) {
-  auto it = images_.find(result->image_id);
-  if (it == images_.end()) return;
-  it->second.baseline = result;
+void MainWindow::onBaseline(const ViewSummaryPtr& summary) {
+  auto it = images_.find(summary->image_id);
+  if (it == images_.end() || it->second.baseline == summary) return;
+  it->second.baseline = summary;
   refreshCaptions();
-  if (result->image_id == current_id_) {
-    status_latency_->setText(tr("unmasked %1 ms").arg(result->latency_ms, 0, 'f', 0));
-    if (it->second.mask.any()) applyMask(it->second.mask);  // re-run the mask on the new model
-    refreshView();
-  }
+  if (summary->image_id == current_id_) refreshView();
   maybeFinishScreenshot();
 }
 
-void MainWindow::onMasked(const ForwardResultPtr& result) {
-  auto it = images_.find(result->image_id);
-  if (it == images_.end() || !(result->mask == it->second.mask)) return;  // superseded by a newer edit
-  it->second.masked = result;
-  if (result->image_id != current_id_) return;
-  if (click_pending_) result_latencies_.push_back(result->latency_ms);
+void MainWindow::onViewReady(const ViewResult& result) {
+  auto it = images_.find(result.unmasked->image_id);
+  if (it == images_.end()) return;
+  ImageState& state = it->second;
+  const bool new_baseline = state.baseline != result.unmasked;
+  state.baseline = result.unmasked;
+  if (result.masked && result.masked->mask == state.mask) state.masked = result.masked;  // else superseded by a newer edit
+  state.maps = result.maps;
+  if (new_baseline) refreshCaptions();
+  if (result.unmasked->image_id != current_id_) return;
+  if (result.masked) status_latency_->setText(tr("masked %1 ms").arg(result.latency_ms, 0, 'f', 0));
+  else status_latency_->setText(tr("unmasked %1 ms").arg(result.unmasked->latency_ms, 0, 'f', 0));
+  if (click_pending_ && mapsCurrent(state)) result_latencies_.push_back(result.latency_ms);
   refreshView();
-  status_latency_->setText(tr("masked %1 ms").arg(result->latency_ms, 0, 'f', 0));
-  finishClickMeasure();
 }
 
 void MainWindow::finishClickMeasure() {
@@ -781,8 +788,10 @@ const MainWindow::ImageState* MainWindow::current() const {
   return it == images_.end() ? nullptr : &it->second;
 }
 
-ForwardResultPtr MainWindow::baseline() const { return current() ? current()->baseline : nullptr; }
-ForwardResultPtr MainWindow::maskedResult() const { return current() ? current()->masked : nullptr; }
+ViewSummaryPtr MainWindow::baseline() const { return current() ? current()->baseline : nullptr; }
+ViewSummaryPtr MainWindow::maskedResult() const { return current() ? current()->masked : nullptr; }
+ViewMapsPtr MainWindow::shownMaps() const { return current() ? current()->maps : nullptr; }
+bool MainWindow::viewCurrent() const { return current() && mapsCurrent(*current()); }
 
 void MainWindow::selectImage(quint64 id) {
   if (!images_.count(id)) return;
@@ -791,8 +800,6 @@ void MainWindow::selectImage(quint64 id) {
   canvas_->setImage(s.image);
   canvas_->setMask(s.mask);
   canvas_->setQueryPatch(-1);
-  rollout_.reset();
-  rollout_for_.reset();
   sweep_view_->setResult({});
   refreshView();
 }
@@ -804,14 +811,8 @@ void MainWindow::applyMask(const PatchMask& mask) {
   canvas_->setMask(mask);
   click_timer_.start();
   click_pending_ = true;
-  if (!mask.any()) {  // back to the unmasked result, which is at hand
-    s->masked.reset();
-    refreshView();
-    finishClickMeasure();
-    return;
-  }
-  const auto mode = static_cast<MaskMode>(mode_combo_->currentData().toInt());
-  worker_->requestMasked(current_id_, mask, mode);
+  if (!mask.any()) s->masked.reset();  // else the previous masked result shows until the new one arrives
+  refreshView();
 }
 
 double MainWindow::maskRatio() const { return ratio_spin_->value() / 100.0; }
@@ -839,11 +840,11 @@ void MainWindow::maskFocal() {
 }
 
 void MainWindow::maskByAttention(bool most) {
-  const ImageState* s = current();
-  if (!s || !s->baseline) return;
-  HeatmapSettings h = heatmapSettings();
-  const std::vector<float> scores = patch_heatmap(*s->baseline, h, s->mask.size(), rollout_for_ == s->baseline ? rollout_.get() : nullptr);
-  applyMask(PatchMask::by_score(s->mask.rows(), s->mask.cols(), scores, maskRatio(), most));
+  if (!current() || info_.path.isEmpty()) return;
+  const MapSpec spec = mapSpec();
+  const double ratio = maskRatio();
+  QMetaObject::invokeMethod(worker_, [w = worker_, id = current_id_, spec, ratio, most] { w->maskByMap(id, spec, ratio, most); },
+                            Qt::QueuedConnection);
 }
 
 // ---- views --------------------------------------------------------------------------------
@@ -857,90 +858,96 @@ void MainWindow::updateAttentionControls() {
   for (int h = 0; h < info_.heads; ++h) head_combo_->addItem(tr("Head %1").arg(h + 1));
 }
 
-HeatmapSettings MainWindow::heatmapSettings() const {
-  HeatmapSettings s;
-  s.source = source_combo_->currentIndex() == 1 ? HeatmapSettings::Source::Rollout : HeatmapSettings::Source::Attention;
+MapSpec MainWindow::mapSpec() const {
+  MapSpec s;
+  s.source = source_combo_->currentIndex() == 1 ? MapSpec::Source::Rollout : MapSpec::Source::Attention;
   s.layer = layer_slider_->value();
   const int h = head_combo_->currentIndex();
   s.fusion = h <= 0 ? HeadFusion::Mean : h == 1 ? HeadFusion::Max : h == 2 ? HeadFusion::Min : HeadFusion::Single;
   s.head = std::max(0, h - 3);
   s.query_patch = canvas_->queryPatch();
   s.discard_ratio = static_cast<float>(discard_slider_->value()) / 100.0f;
-  s.colormap = static_cast<Colormap>(colormap_combo_->currentData().toInt());
   return s;
 }
 
-ForwardResultPtr MainWindow::shownResult() const {
+Colormap MainWindow::colormap() const { return static_cast<Colormap>(colormap_combo_->currentData().toInt()); }
+
+std::optional<ViewRequest> MainWindow::desiredView() const {
   const ImageState* s = current();
-  if (!s) return nullptr;
-  const bool masked = s->masked && s->mask.any() && shown_combo_->currentIndex() == 0;
-  return masked ? s->masked : s->baseline;
+  if (!s || s->image.isNull() || info_.path.isEmpty()) return std::nullopt;
+  ViewRequest r;
+  r.image_id = current_id_;
+  r.mask = s->mask;
+  r.mode = static_cast<MaskMode>(mode_combo_->currentData().toInt());
+  r.show_masked = shown_combo_->currentIndex() == 0;
+  r.maps.map = mapSpec();
+  // Only what the visible tab draws: the overview alone recomputes every layer's attention.
+  r.maps.heads = tabs_->currentWidget() == attention_tab_;
+  r.maps.overview = tabs_->currentWidget() == heads_tab_;
+  r.maps.lens = tabs_->currentWidget() == lens_view_;
+  return r;
 }
 
-void MainWindow::startRollout(const ForwardResultPtr& result) {
-  const HeatmapSettings h = heatmapSettings();
-  const std::pair<int, float> key{static_cast<int>(h.fusion), h.discard_ratio};
-  if (rollout_for_ == result && rollout_key_ == key) return;  // done or under way
-  rollout_for_ = result;
-  rollout_key_ = key;
-  rollout_.reset();
-  const HeadFusion fusion = h.fusion;
-  const float discard = h.discard_ratio;
-  rollout_watcher_.setFuture(QtConcurrent::run([result, fusion, discard] { return attention_rollout(result->attention, fusion, discard); }));
+bool MainWindow::mapsCurrent(const ImageState& s) const {
+  const std::optional<ViewRequest> want = desiredView();
+  const ViewMaps* m = s.maps.get();
+  if (!want || !m || m->image_id != want->image_id || !(m->request == want->maps)) return false;
+  const bool masked = want->show_masked && want->mask.any();
+  return masked ? (m->masked && m->mask == want->mask && m->mode == want->mode) : !m->masked;
 }
 
 void MainWindow::refreshView() {
   const ImageState* s = current();
-  const ForwardResultPtr shown = shownResult();
-  const HeatmapSettings h = heatmapSettings();
+  const MapSpec spec = mapSpec();
   layer_label_->setText(tr("%1 / %2").arg(layer_slider_->value() + 1).arg(std::max(1, info_.layers)));
-  layer_slider_->setEnabled(h.source == HeatmapSettings::Source::Attention);
-  discard_slider_->setEnabled(h.source == HeatmapSettings::Source::Rollout);
-  query_label_->setText(h.query_patch < 0 ? tr("CLS token") : tr("patch %1 (row %2, column %3)")
-                                                                   .arg(h.query_patch).arg(h.query_patch / std::max(1, info_.grid_cols) + 1)
-                                                                   .arg(h.query_patch % std::max(1, info_.grid_cols) + 1));
-  if (!s || !shown) {
+  layer_slider_->setEnabled(spec.source == MapSpec::Source::Attention);
+  discard_slider_->setEnabled(spec.source == MapSpec::Source::Rollout);
+  query_label_->setText(spec.query_patch < 0 ? tr("CLS token") : tr("patch %1 (row %2, column %3)")
+                                                                      .arg(spec.query_patch).arg(spec.query_patch / std::max(1, info_.grid_cols) + 1)
+                                                                      .arg(spec.query_patch % std::max(1, info_.grid_cols) + 1));
+  // Ask for what is missing; results come back through onViewReady, which calls this again.
+  if (s && !mapsCurrent(*s)) {
+    if (const std::optional<ViewRequest> want = desiredView(); want && want != sent_) {
+      sent_ = want;
+      worker_->requestView(*want);
+    }
+  }
+  const ViewMaps* maps = s ? s->maps.get() : nullptr;
+  if (!maps) {
     canvas_->setOverlay({});
-    predictions_->setRanking(ranking());
-    heads_grid_->setData({}, nullptr, h, info_.grid_rows, info_.grid_cols);
-    overview_grid_->setData({}, nullptr, h, info_.grid_rows, info_.grid_cols);
-    sweep_view_->setAvailable(false);
-    refreshLens(nullptr);
-    refreshResponse();
-    return;
+    heads_grid_->setData({}, nullptr, spec, colormap(), info_.grid_rows, info_.grid_cols);
+    overview_grid_->setData({}, nullptr, spec, colormap(), info_.grid_rows, info_.grid_cols);
+  } else {
+    // The latest maps of this image, until those asked for arrive.
+    canvas_->setOverlay(heatmap_image(display_map(maps->map, maps->request.map.query_patch), info_.grid_cols, info_.grid_rows, colormap()));
+    heads_grid_->setData(s->image, s->maps, spec, colormap(), info_.grid_rows, info_.grid_cols);
+    overview_grid_->setData({}, s->maps, spec, colormap(), info_.grid_rows, info_.grid_cols);
   }
-  const int patches = info_.grid_rows * info_.grid_cols;
-  const std::vector<float>* rollout = nullptr;
-  if (h.source == HeatmapSettings::Source::Rollout) {
-    startRollout(shown);
-    if (rollout_for_ == shown && rollout_) rollout = rollout_.get();
-  }
-  if (h.source == HeatmapSettings::Source::Attention || rollout)
-    canvas_->setOverlay(heatmap_image(patch_heatmap(*shown, h, patches, rollout), info_.grid_cols, info_.grid_rows, h.colormap));
   predictions_->setRanking(ranking());
-  heads_grid_->setData(s->image, shown, h, info_.grid_rows, info_.grid_cols);
-  overview_grid_->setData({}, shown, h, info_.grid_rows, info_.grid_cols);
-  sweep_view_->setAvailable(s->baseline != nullptr && !sweep_running_);
-  refreshLens(shown.get());
+  sweep_view_->setAvailable(s && s->baseline != nullptr && !sweep_running_);
+  refreshLens(maps);
   refreshResponse();
+  if (s && click_pending_ && mapsCurrent(*s)) finishClickMeasure();
   Q_EMIT viewUpdated();
   maybeFinishScreenshot();
 }
 
-void MainWindow::refreshLens(const ForwardResult* shown) {
+void MainWindow::refreshLens(const ViewMaps* maps) {
   std::vector<LensRow> rows;
-  if (shown) {
-    for (const Readout& layer : shown->lens) {
+  if (maps) {
+    const PredictionSource source = predictionSource();
+    for (const Readout& layer : maps->lens) {
       LensRow row;
-      if (const auto top = topOne(layer)) std::tie(row.label, row.score) = *top;
-      row.cosine = cosine_similarity(layer.cls, shown->cls);
+      if (const auto top = predictor_.top1(layer, source)) row.label = QString::fromStdString(top->label), row.score = top->score;
+      row.cosine = cosine_similarity(layer.cls, maps->lens.back().cls);  // the last layer's read-out is the output
       rows.push_back(row);
     }
   }
-  const QString view = shown && shown->masked ? tr("the masked view") : tr("the unmasked image");
-  lens_view_->setRows(shown ? tr("What the CLS token would predict after each layer of %1, read out through the final "
-                                 "LayerNorm and %2.").arg(view, prediction_combo_->currentText())
-                            : tr("No result yet."),
+  const QString view = maps && maps->masked ? tr("the masked view") : tr("the unmasked image");
+  lens_view_->setRows(maps && !maps->lens.empty()
+                          ? tr("What the CLS token would predict after each layer of %1, read out through the final "
+                               "LayerNorm and %2.").arg(view, prediction_combo_->currentText())
+                          : tr("No result yet."),
                       rows);
 }
 
@@ -951,23 +958,21 @@ void MainWindow::refreshResponse() {
                                           : tr("Click or drag on the image to mask patches; right-click picks a query patch."));
     return;
   }
-  const ForwardResult& b = *s->baseline;
-  const ForwardResult& m = *s->masked;
+  const ViewSummary& m = *s->masked;
+  const PredictionSource source = predictionSource();
+  const MaskingResponse r = masking_response(*s->baseline, m, predictor_, source);
   QStringList lines;
   lines << tr("<b>%1 of %2 patches masked</b> (%3%), %4")
                .arg(m.mask.count()).arg(m.mask.size()).arg(100.0 * m.mask.ratio(), 0, 'f', 0).arg(mask_mode_name(m.mode));
-  lines << tr("CLS embedding cosine similarity to unmasked: <b>%1</b>").arg(cosine_similarity(b.cls, m.cls), 0, 'f', 4);
-  const std::vector<float> sb = scores(b), sm = scores(m);
-  if (!sb.empty() && sm.size() == sb.size() && predictionSource() != PredictionSource::Prototypes) {
-    const int before = top_indices(sb, 1).front(), after = top_indices(sm, 1).front();
-    lines << (before == after ? tr("Top-1 unchanged: %1").arg(scoreLabel(before))
-                              : tr("Top-1 changed: %1 → <b>%2</b>").arg(scoreLabel(before), scoreLabel(after)));
+  lines << tr("CLS embedding cosine similarity to unmasked: <b>%1</b>").arg(r.cls_cosine, 0, 'f', 4);
+  if (r.top1_before && r.top1_after && source != PredictionSource::Prototypes) {
+    const QString before = QString::fromStdString(r.top1_before->label), after = QString::fromStdString(r.top1_after->label);
+    lines << (r.top1_before->index == r.top1_after->index ? tr("Top-1 unchanged: %1").arg(before)
+                                                          : tr("Top-1 changed: %1 → <b>%2</b>").arg(before, after));
   }
-  if (!b.prototype_probs.empty()) {
-    const int before = top_indices(b.prototype_probs, 1).front(), after = top_indices(m.prototype_probs, 1).front();
+  if (r.prototype_kl)
     lines << tr("Prototype KL(unmasked ‖ masked): <b>%1</b> nats; top prototype %2 → %3")
-                 .arg(kl_divergence(b.prototype_probs, m.prototype_probs), 0, 'f', 4).arg(before).arg(after);
-  }
+                 .arg(*r.prototype_kl, 0, 'f', 4).arg(r.prototype_before).arg(r.prototype_after);
   lines << tr("Latency, edit to result: %1 ms").arg(m.latency_ms, 0, 'f', 0);
   response_->setText(lines.join("<br>"));
 }
@@ -978,73 +983,54 @@ void MainWindow::updatePredictionSources() {
   const QSignalBlocker block(prediction_combo_);
   const QVariant previous = prediction_combo_->currentData();
   prediction_combo_->clear();
-  if (info_.has_classifier) prediction_combo_->addItem(tr("Classifier: %1 labels").arg(info_.labels.size()), static_cast<int>(PredictionSource::Classifier));
-  if (!few_shot_.empty())
-    prediction_combo_->addItem(tr("Few-shot classes (%1, %2)").arg(few_shot_.classes.size()).arg(few_shot_source_),
-                               static_cast<int>(PredictionSource::FewShot));
-  if (info_.has_prototypes) prediction_combo_->addItem(tr("MSN prototypes (%1)").arg(info_.num_prototypes), static_cast<int>(PredictionSource::Prototypes));
-  if (prediction_combo_->count() == 0) prediction_combo_->addItem(tr("No classifier"), static_cast<int>(PredictionSource::None));
-  // Keep the user's choice; otherwise few-shot classes win over prototypes when there is no classifier.
+  for (const PredictionSource source : predictor_.sources()) {
+    switch (source) {
+      case PredictionSource::Classifier: prediction_combo_->addItem(tr("Classifier: %1 labels").arg(info_.labels.size()), static_cast<int>(source)); break;
+      case PredictionSource::FewShot:
+        prediction_combo_->addItem(tr("Few-shot classes (%1, %2)").arg(predictor_.few_shot().classes.size()).arg(few_shot_source_), static_cast<int>(source));
+        break;
+      case PredictionSource::Prototypes: prediction_combo_->addItem(tr("MSN prototypes (%1)").arg(info_.num_prototypes), static_cast<int>(source)); break;
+      case PredictionSource::None: prediction_combo_->addItem(tr("No classifier"), static_cast<int>(source)); break;
+    }
+  }
+  // Keep the user's choice; otherwise the predictor's preference (few-shot classes before
+  // prototypes when there is no classifier).
   const int keep = prediction_chosen_ ? prediction_combo_->findData(previous) : -1;
-  const int few = prediction_combo_->findData(static_cast<int>(PredictionSource::FewShot));
-  prediction_combo_->setCurrentIndex(keep >= 0 ? keep : (!info_.has_classifier && few >= 0) ? few : 0);
+  prediction_combo_->setCurrentIndex(keep >= 0 ? keep : prediction_combo_->findData(static_cast<int>(predictor_.preferred())));
 }
 
-MainWindow::PredictionSource MainWindow::predictionSource() const {
+PredictionSource MainWindow::predictionSource() const {
   return static_cast<PredictionSource>(prediction_combo_->currentData().toInt());
 }
 
-std::vector<float> MainWindow::scores(const Readout& r) const {
-  switch (predictionSource()) {
-    case PredictionSource::Classifier: return r.class_probs;
-    case PredictionSource::FewShot: return few_shot_.probabilities(r.cls);
-    case PredictionSource::Prototypes: return r.prototype_probs;
-    case PredictionSource::None: break;
-  }
-  return {};
-}
-
-std::optional<std::pair<QString, float>> MainWindow::topOne(const Readout& r) const {
-  const std::vector<float> p = scores(r);
-  if (p.empty()) return std::nullopt;
-  const int best = top_indices(p, 1).front();
-  return std::make_pair(scoreLabel(best), p[static_cast<std::size_t>(best)]);
-}
-
 QString MainWindow::scoreLabel(int i) const {
-  switch (predictionSource()) {
-    case PredictionSource::Classifier: return i < info_.labels.size() ? info_.labels[i] : QStringLiteral("LABEL_%1").arg(i);
-    case PredictionSource::FewShot:
-      return static_cast<std::size_t>(i) < few_shot_.classes.size() ? QString::fromStdString(few_shot_.classes[static_cast<std::size_t>(i)]) : QString();
-    case PredictionSource::Prototypes: return tr("prototype %1").arg(i);
-    case PredictionSource::None: break;
-  }
-  return {};
+  const PredictionSource source = predictionSource();
+  if (source == PredictionSource::Prototypes) return tr("prototype %1").arg(i);
+  return QString::fromStdString(predictor_.label(source, i));
 }
 
 Ranking MainWindow::ranking() const {
   Ranking r;
   const ImageState* s = current();
   const int k = predictions_->topK();
-  switch (predictionSource()) {
+  const PredictionSource source = predictionSource();
+  switch (source) {
     case PredictionSource::Classifier: r.heading = tr("Top-%1 classes").arg(k); break;
-    case PredictionSource::FewShot: r.heading = tr("Few-shot classes (%1)").arg(QString::fromStdString(few_shot_.kind)); break;
+    case PredictionSource::FewShot: r.heading = tr("Few-shot classes (%1)").arg(QString::fromStdString(predictor_.few_shot().kind)); break;
     case PredictionSource::Prototypes: r.heading = tr("MSN prototype assignment"); break;
     case PredictionSource::None: r.heading = tr("No classifier in this checkpoint"); break;
   }
   if (!info_.path.isEmpty() && !info_.has_classifier)
-    r.note = predictionSource() == PredictionSource::None
+    r.note = source == PredictionSource::None
                  ? tr("Released ViT-MSN backbones carry no trained head, so no class labels are shown. Define few-shot "
                       "classes in the Classes tab; attention and the CLS representation respond to masking regardless.")
                  : tr("This checkpoint has no trained classifier; these are %1, not labels from a head.")
-                       .arg(predictionSource() == PredictionSource::FewShot ? tr("your few-shot classes") : tr("MSN's prototypes"));
+                       .arg(source == PredictionSource::FewShot ? tr("your few-shot classes") : tr("MSN's prototypes"));
   if (!s || !s->baseline) return r;
-  const int n = predictionSource() == PredictionSource::FewShot ? static_cast<int>(few_shot_.classes.size())
-                                                                : static_cast<int>(scores(*s->baseline).size());
-  for (int i = 0; i < n; ++i) r.labels << scoreLabel(i);
-  r.before = scores(*s->baseline);
+  for (int i = 0; i < predictor_.size(source); ++i) r.labels << scoreLabel(i);
+  r.before = predictor_.scores(*s->baseline, source);
   if (s->masked && s->mask.any()) {
-    r.after = scores(*s->masked);
+    r.after = predictor_.scores(*s->masked, source);
     r.masked = s->masked->mask.count();
     r.patches = s->masked->mask.size();
   }
@@ -1055,8 +1041,8 @@ void MainWindow::refreshCaptions() {
   // Thumbnail captions: each image's unmasked top-1 under the current source.
   for (const auto& [id, state] : images_) {
     if (!state.baseline) continue;
-    const auto top = topOne(*state.baseline);
-    image_model_->setCaption(id, top ? QStringLiteral("%1 %2%").arg(top->first).arg(100.0 * top->second, 0, 'f', 0) : QString());
+    const auto top = predictor_.top1(*state.baseline, predictionSource());
+    image_model_->setCaption(id, top ? QStringLiteral("%1 %2%").arg(scoreLabel(top->index)).arg(100.0 * top->score, 0, 'f', 0) : QString());
   }
 }
 
@@ -1080,7 +1066,7 @@ void MainWindow::refitClasses() {
 }
 
 void MainWindow::onFewShot(const LinearHead& head, const QString& source) {
-  few_shot_ = head;
+  predictor_ = Predictor(predictor_labels(info_), info_.num_prototypes, head);
   few_shot_source_ = source;
   classes_status_->setText(head.empty() ? tr("No few-shot classes yet: add classes and drag example images onto them.")
                                         : tr("%1 classes from %2 (%3).").arg(head.classes.size()).arg(source, QString::fromStdString(head.kind)));
@@ -1109,15 +1095,15 @@ QJsonObject MainWindow::report() const {
     if (s->mask.masked(p)) masked.append(p);
   r["mask"] = QJsonObject{{"rows", s->mask.rows()}, {"cols", s->mask.cols()}, {"masked_patches", masked},
                           {"mode", mask_mode_name(static_cast<MaskMode>(mode_combo_->currentData().toInt()))}};
-  const HeatmapSettings h = heatmapSettings();
+  const MapSpec h = mapSpec();
   r["view"] = QJsonObject{{"source", source_combo_->currentText()}, {"layer", h.layer + 1}, {"heads", head_combo_->currentText()},
                           {"query_patch", h.query_patch}, {"rollout_discard", h.discard_ratio}, {"colormap", colormap_combo_->currentText()}};
   r["predictions"] = QJsonArray::fromStringList(predictions_->rowsText());
   r["prediction_source"] = prediction_combo_->currentText();
   if (s->baseline && s->masked && s->mask.any()) {
-    QJsonObject response{{"cls_cosine", cosine_similarity(s->baseline->cls, s->masked->cls)}, {"latency_ms", s->masked->latency_ms}};
-    if (!s->baseline->prototype_probs.empty())
-      response["prototype_kl"] = kl_divergence(s->baseline->prototype_probs, s->masked->prototype_probs);
+    const MaskingResponse m = masking_response(*s->baseline, *s->masked, predictor_, predictionSource());
+    QJsonObject response{{"cls_cosine", m.cls_cosine}, {"latency_ms", s->masked->latency_ms}};
+    if (m.prototype_kl) response["prototype_kl"] = *m.prototype_kl;
     r["response"] = response;
   }
   return r;
@@ -1180,9 +1166,11 @@ void MainWindow::maybeFinishScreenshot() {
     return;
   }
   if (screenshot_path_.isEmpty()) return;
-  // Every thumbnail shows its top-1 before the window is grabbed.
+  // Every thumbnail shows its top-1, and the maps on screen answer the settings, before the
+  // window is grabbed.
   for (const auto& [id, state] : images_)
     if (!state.baseline) return;
+  if (!mapsCurrent(*s)) return;
   if (screenshot_view_ == "masking" && !screenshot_mask_applied_) {
     screenshot_mask_applied_ = true;
     QTimer::singleShot(0, this, &MainWindow::maskRandom);

@@ -1,10 +1,10 @@
 #pragma once
 // The MSN Lens window: the image canvas with heat map and mask on the left, the model, the
-// predictions and four tabs (attention, heads, masking, sweep) on the right, a thumbnail
-// strip for several images. All inference runs in InferenceWorker on its own thread.
+// predictions and the tabs on the right, a thumbnail strip for several images. The window
+// asks InferenceWorker (its own thread) for what the visible views need and draws the plain
+// results; it computes nothing itself.
 
 #include <QElapsedTimer>
-#include <QFutureWatcher>
 #include <QJsonObject>
 #include <QMainWindow>
 #include <QThread>
@@ -14,7 +14,8 @@
 #include <memory>
 #include <optional>
 
-#include "ui/heatmap.h"
+#include "analysis/predictions.h"
+#include "imaging/colormap.h"
 #include "ui/view_types.h"
 
 class QActionGroup;
@@ -68,15 +69,19 @@ class MainWindow : public QMainWindow {
   SweepView* sweepView() const { return sweep_view_; }
   QTabWidget* tabs() const { return tabs_; }
   ClassList* classList() const { return classes_; }
-  const LinearHead& fewShot() const { return few_shot_; }
+  const LinearHead& fewShot() const { return predictor_.few_shot(); }
   // Adds a few-shot class and returns its row (tests and the Classes tab).
   int addClass(const QString& name);
   QSlider* layerSlider() const { return layer_slider_; }
   QComboBox* headCombo() const { return head_combo_; }
   QString errorText() const;
   const ModelInfo& modelInfo() const { return info_; }
-  ForwardResultPtr baseline() const;
-  ForwardResultPtr maskedResult() const;
+  ViewSummaryPtr baseline() const;
+  ViewSummaryPtr maskedResult() const;
+  ViewMapsPtr shownMaps() const;  // what the canvas and grids draw
+  bool viewCurrent() const;       // they answer the current settings (no request outstanding)
+  // What the window asks of the worker for the current state (nothing without an image).
+  std::optional<ViewRequest> desiredView() const;
   std::vector<double> clickToRepaintMs() const { return click_latencies_; }
   QJsonObject report() const;
 
@@ -93,7 +98,8 @@ class MainWindow : public QMainWindow {
   struct ImageState {
     QString name;
     QImage image;
-    ForwardResultPtr baseline, masked;
+    ViewSummaryPtr baseline, masked;  // masked: for `mask`, once it has run
+    ViewMapsPtr maps;                 // the latest maps of this image
     PatchMask mask;
   };
 
@@ -126,18 +132,14 @@ class MainWindow : public QMainWindow {
   void refreshView();
   void refreshResponse();
   void updateAttentionControls();
-  HeatmapSettings heatmapSettings() const;
-  ForwardResultPtr shownResult() const;
-  void startRollout(const ForwardResultPtr& result);
+  MapSpec mapSpec() const;
+  Colormap colormap() const;
+  bool mapsCurrent(const ImageState& s) const;  // the image's maps answer desiredView()
   // What the predictions panel ranks: classifier labels, few-shot classes or prototypes.
-  enum class PredictionSource { Classifier, FewShot, Prototypes, None };
   PredictionSource predictionSource() const;
   void updatePredictionSources();
-  std::vector<float> scores(const Readout& readout) const;
-  // The top-1 label and probability under the current source; nullopt when there is none.
-  std::optional<std::pair<QString, float>> topOne(const Readout& readout) const;
-  void refreshLens(const ForwardResult* shown);
   QString scoreLabel(int index) const;
+  void refreshLens(const ViewMaps* maps);
   Ranking ranking() const;
   void refreshCaptions();
   void refitClasses();
@@ -152,8 +154,8 @@ class MainWindow : public QMainWindow {
   void onModelFailed(const QString& message);
   void onImageDecoded(quint64 id, const QImage& image, const QString& name);
   void onImageFailed(quint64 id, const QString& message);
-  void onBaseline(const ForwardResultPtr& result);
-  void onMasked(const ForwardResultPtr& result);
+  void onBaseline(const ViewSummaryPtr& summary);
+  void onViewReady(const ViewResult& result);
   void onSweepFinished(const SweepResult& result);
   void onBusy(bool busy);
   void onFewShot(const LinearHead& head, const QString& source);
@@ -161,7 +163,7 @@ class MainWindow : public QMainWindow {
   QThread thread_;
   InferenceWorker* worker_ = nullptr;
   ModelInfo info_;
-  LinearHead few_shot_;
+  Predictor predictor_;  // the model's labels and prototypes, and the few-shot classes
   QString few_shot_source_;
   bool prediction_chosen_ = false;  // the user picked a prediction source in the combo
   QString device_ = "auto", precision_ = "auto";
@@ -170,11 +172,7 @@ class MainWindow : public QMainWindow {
   int busy_count_ = 0;
   bool sweep_running_ = false;
 
-  // Rollout is computed off the UI thread and kept for the result it belongs to.
-  QFutureWatcher<std::vector<float>> rollout_watcher_;
-  ForwardResultPtr rollout_for_;
-  std::pair<int, float> rollout_key_{-1, -1.0f};
-  std::shared_ptr<std::vector<float>> rollout_;
+  std::optional<ViewRequest> sent_;  // the last request sent to the worker
 
   // Screenshot / click benchmark requests from the command line.
   QString screenshot_path_, screenshot_view_;
@@ -194,6 +192,7 @@ class MainWindow : public QMainWindow {
   ImageListModel* image_model_ = nullptr;
   QListView* image_list_ = nullptr;
   QTabWidget* tabs_ = nullptr;
+  QWidget *attention_tab_ = nullptr, *heads_tab_ = nullptr;
   QLabel *model_title_ = nullptr, *model_details_ = nullptr, *error_ = nullptr, *response_ = nullptr;
   QLabel *status_device_ = nullptr, *status_latency_ = nullptr, *query_label_ = nullptr, *layer_label_ = nullptr;
   QProgressBar* busy_ = nullptr;

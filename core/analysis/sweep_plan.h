@@ -2,6 +2,7 @@
 // What a masking sweep measures: strategies, ratios and seeds, and the masks they produce.
 // Running them is engine/mask_sweep.h; this part is plain data, shared with the UI.
 
+#include <functional>
 #include <vector>
 
 #include "analysis/patch_mask.h"
@@ -34,5 +35,9 @@ struct SweepJob {
   PatchMask mask;
 };
 std::vector<SweepJob> sweep_jobs(const SweepRequest& request, int rows, int cols);
+
+// Called after each batch of a running sweep with (done, total); return false to stop early
+// (the points so far are returned).
+using SweepProgress = std::function<bool(int done, int total)>;
 
 }  // namespace msnlens

@@ -5,7 +5,9 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace msnlens {
 
@@ -19,8 +21,18 @@ inline at::Tensor fused_attention_prescaled(const at::Tensor& q, const at::Tenso
 #elif TORCH_VERSION_MAJOR == 2
   return at::scaled_dot_product_attention(q * std::sqrt(static_cast<double>(q.size(-1))), k, v);
 #else
-  const at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1, at::kFloat);
-  return at::matmul(probs.to(v.scalar_type()), v);
+  // Query blocks of at most ~4M scores each: long sequences (ViT-B/4 has 3137 tokens, 118M
+  // scores per layer) then never hold a layer's whole T x T x heads probabilities at once.
+  constexpr std::int64_t kBlockScores = std::int64_t{1} << 22;
+  const std::int64_t t = q.size(-2), per_query = q.numel() / q.size(-1) / t * k.size(-2);
+  const std::int64_t block = std::max<std::int64_t>(1, kBlockScores / std::max<std::int64_t>(1, per_query));
+  auto attend = [&](const at::Tensor& qb) {
+    return at::matmul(at::softmax(at::matmul(qb, k.transpose(-2, -1)), -1, at::kFloat).to(v.scalar_type()), v);
+  };
+  if (block >= t) return attend(q);
+  std::vector<at::Tensor> blocks;
+  for (std::int64_t start = 0; start < t; start += block) blocks.push_back(attend(q.slice(-2, start, std::min(t, start + block))));
+  return at::cat(blocks, -2);
 #endif
 }
 

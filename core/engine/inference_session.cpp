@@ -77,22 +77,21 @@ std::string InferenceSession::device_name() const {
   return "CPU, " + std::to_string(available_cores()) + (available_cores() == 1 ? " core" : " cores");
 }
 
-ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+ModelOutput InferenceSession::forward(const at::Tensor& pixel_values, const ForwardOptions& options) const {
 #ifdef MSNLENS_WITH_CUDA
-  ModelOutput out = graphs_ ? graphs_->run(pixel_values.to(device(), at::kFloat), model().prepare(pixel_values, options))
-                            : model().forward(pixel_values, options);
-#else
-  ModelOutput out = model().forward(pixel_values, options);
+  if (graphs_) {
+    // A graph's outputs are its static buffers, rewritten by the next replay.
+    ModelOutput out = graphs_->run(pixel_values.to(device(), at::kFloat), model().prepare(pixel_values, options));
+    for_each_tensor(out, [](at::Tensor& t) { t = t.clone(); });
+    return out;
+  }
 #endif
-  auto host = [](at::Tensor& t) {
-    if (t.defined()) t = t.to(at::kCPU, at::kFloat);
-  };
-  host(out.last_hidden_state);
-  host(out.logits);
-  host(out.projection);
-  host(out.prototype_probs);
-  for (auto& t : out.hidden_states) host(t);
-  for (auto& t : out.attentions) host(t);
+  return model().forward(pixel_values, options);
+}
+
+ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+  ModelOutput out = forward(pixel_values, options);
+  for_each_tensor(out, [](at::Tensor& t) { t = t.to(at::kCPU, at::kFloat); });
   return out;
 }
 

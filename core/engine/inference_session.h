@@ -1,6 +1,7 @@
 #pragma once
 // A loaded model placed on a device at a precision, with its preprocessing: the one object
-// front ends (CLI, app worker, bench) drive. Outputs always come back as CPU float32.
+// the engine's front ends drive. run() returns CPU float32; forward() leaves outputs on the
+// device for callers that reduce them there (engine/analyzer.h).
 
 #include <memory>
 #include <optional>
@@ -41,7 +42,10 @@ class InferenceSession {
 
   // [1, 3, H, W] float32 on the CPU.
   at::Tensor preprocess(const RgbImage& image) const { return msnlens::preprocess(image, preprocessor()); }
+  // Outputs on the host, float32.
   ModelOutput run(const at::Tensor& pixel_values, const ForwardOptions& options = {}) const;
+  // Outputs on the session's device, float32, owned by the caller (not by a CUDA graph).
+  ModelOutput forward(const at::Tensor& pixel_values, const ForwardOptions& options = {}) const;
 
   ~InferenceSession();
   InferenceSession(InferenceSession&&) noexcept;

@@ -6,7 +6,6 @@
 #include <limits>
 #include <map>
 
-
 namespace msnlens {
 
 std::vector<SweepPoint> run_mask_sweep(const InferenceSession& session, const at::Tensor& pixel_values,
@@ -21,14 +20,15 @@ std::vector<SweepPoint> run_mask_sweep(const InferenceSession& session, const at
   options.output_attentions = false;
   options.output_hidden_states = false;
   options.interpolate_pos_encoding = interpolate;
-  const ModelOutput base = session.run(pixel_values, options);
+  const ModelOutput base = session.forward(pixel_values, options);
   auto decision = [&](const ModelOutput& o) -> at::Tensor {
     if (o.logits.defined()) return o.logits.argmax(-1);
     if (o.prototype_probs.defined()) return o.prototype_probs.argmax(-1);
     return {};
   };
   const at::Tensor base_cls = base.cls_embedding();
-  const at::Tensor base_top1 = decision(base);
+  at::Tensor base_top1 = decision(base);
+  if (base_top1.defined()) base_top1 = base_top1.to(at::kCPU);
 
   // Masks keeping the same number of patches run together (keep_patches is rectangular).
   const std::vector<SweepJob> jobs = sweep_jobs(request, rows, cols);
@@ -36,7 +36,10 @@ std::vector<SweepPoint> run_mask_sweep(const InferenceSession& session, const at
   for (std::size_t i = 0; i < jobs.size(); ++i) by_kept[jobs[i].mask.size() - jobs[i].mask.count()].push_back(i);
   std::vector<double> cosine(jobs.size(), std::numeric_limits<double>::quiet_NaN());
   std::vector<double> agree(jobs.size(), std::numeric_limits<double>::quiet_NaN());
-  const int batch_size = std::max(1, request.batch);
+  // Fewer masks per forward for long sequences (ViT-B/4: 3137 tokens), so a batch's
+  // activations stay about what eight ViT-S/16 views take.
+  constexpr int kBatchTokens = 8 * 197;
+  const int batch_size = std::max(1, std::min(request.batch, kBatchTokens / static_cast<int>(rows * cols + 1)));
   const int total = static_cast<int>(jobs.size());
   int done = 0;
   bool cancelled = false;
@@ -50,9 +53,10 @@ std::vector<SweepPoint> run_mask_sweep(const InferenceSession& session, const at
         std::copy(k.begin(), k.end(), keep[static_cast<std::int64_t>(j - start)].data_ptr<std::int64_t>());
       }
       options.keep_patches = keep;
-      const ModelOutput out = session.run(pixel_values.expand({n, -1, -1, -1}), options);
-      const at::Tensor cos = at::cosine_similarity(out.cls_embedding(), base_cls.expand_as(out.cls_embedding()), 1);
-      const at::Tensor top1 = decision(out);
+      const ModelOutput out = session.forward(pixel_values.expand({n, -1, -1, -1}), options);
+      const at::Tensor cos = at::cosine_similarity(out.cls_embedding(), base_cls.expand_as(out.cls_embedding()), 1).to(at::kCPU, at::kDouble);
+      at::Tensor top1 = decision(out);
+      if (top1.defined()) top1 = top1.to(at::kCPU);
       for (std::size_t j = start; j < end; ++j) {
         const auto row = static_cast<std::int64_t>(j - start);
         cosine[indices[j]] = cos[row].item<double>();

@@ -39,9 +39,36 @@ struct ModelOutput {
   at::Tensor cls_embedding() const { return last_hidden_state.select(1, 0); }
 };
 
+// Calls f on every defined tensor of `out`.
+template <typename F>
+void for_each_tensor(ModelOutput& out, F&& f) {
+  for (at::Tensor* t : {&out.last_hidden_state, &out.logits, &out.projection, &out.prototype_probs})
+    if (t->defined()) f(*t);
+  for (auto* list : {&out.hidden_states, &out.attentions})
+    for (at::Tensor& t : *list)
+      if (t.defined()) f(t);
+}
+
 // What the model's heads make of CLS embeddings [B, D]; undefined where the model lacks a head.
 struct HeadOutputs {
   at::Tensor logits, projection, prototype_probs;
+};
+
+// One layer's attention probabilities recomputed from that layer's input (hidden_states[l]),
+// for any block of query tokens: the numbers forward() returns in `attentions` (head_mask not
+// applied), without ever holding every map of every layer at once.
+class LayerAttention {
+ public:
+  // [B, heads, end - begin, T] float32 for query tokens begin..end-1.
+  at::Tensor probs(std::int64_t begin, std::int64_t end) const;
+  std::int64_t tokens() const { return keys_.size(2); }
+  std::int64_t heads() const { return keys_.size(1); }
+
+ private:
+  friend class ViTMSNModel;
+  at::Tensor normed_;                      // LN_before(x) in the GEMM dtype, [B, T, D]
+  at::Tensor query_weight_, query_bias_;   // the pre-scaled query rows of the fused QKV
+  at::Tensor keys_;                        // [B, heads, T, head_dim]
 };
 
 // Temperature of MSN's prototype assignment (the anchor-view temperature in the paper).
@@ -69,6 +96,10 @@ class ViTMSNModel {
   // the final LayerNorm): what the CLS token would predict at that depth (a "logit lens").
   at::Tensor final_norm(const at::Tensor& x) const { return layernorm_(x); }
   HeadOutputs heads(const at::Tensor& cls_embedding) const;
+
+  // Layer `layer`'s attention for the input x = hidden_states[layer] ([B, T, D] on the device).
+  LayerAttention layer_attention(std::size_t layer, const at::Tensor& x) const;
+  std::size_t num_layers() const { return layers_.size(); }
 
   // Moves weights; GEMM weights take the precision's dtype, norms stay float32.
   void to(at::Device device, Precision precision);

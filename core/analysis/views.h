@@ -1,0 +1,89 @@
+#pragma once
+// What MSN Lens shows of an image, as plain values: the engine (engine/workbench.h) computes
+// them, the app draws them, the CLI prints them. No LibTorch here.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/attention_maps.h"
+#include "analysis/patch_mask.h"
+
+namespace msnlens {
+
+using ImageId = std::uint64_t;
+
+// How masked patches are hidden from the model.
+enum class MaskMode {
+  DropTokens,  // MSN's own masking: the patch tokens are removed after position embeddings
+  MaskToken,   // transformers' bool_masked_pos: embeddings replaced by the learned mask token
+  FillGray,    // the patch pixels painted mid gray, every token kept
+  FillBlur,    // the patch pixels replaced by a heavy blur, every token kept
+};
+const char* to_string(MaskMode mode);
+// "drop" | "token" | "gray" | "blur" (the CLI's names); nullopt otherwise.
+std::optional<MaskMode> parse_mask_mode(const std::string& name);
+
+// What the model's read-out makes of one CLS token.
+struct Readout {
+  std::vector<float> cls;              // CLS embedding after the final LayerNorm
+  std::vector<float> class_probs;      // softmax over the classifier's logits; empty without one
+  std::vector<float> prototype_probs;  // MSN prototype assignment; empty without prototypes
+};
+
+// Which attention map the canvas shows.
+struct MapSpec {
+  enum class Source { Attention, Rollout } source = Source::Attention;
+  int layer = -1;                      // -1: the last layer (Attention)
+  HeadFusion fusion = HeadFusion::Mean;
+  int head = 0;                        // with HeadFusion::Single
+  int query_patch = -1;                // -1: the CLS token
+  float discard_ratio = 0.9f;          // Rollout
+
+  bool operator==(const MapSpec& o) const {
+    return source == o.source && layer == o.layer && fusion == o.fusion && head == o.head &&
+           query_patch == o.query_patch && discard_ratio == o.discard_ratio;
+  }
+};
+
+// What the visible views ask of one result beyond its predictions.
+struct MapRequest {
+  MapSpec map;            // the canvas heat map
+  bool heads = false;     // every head of map.layer for map.query_patch (the Attention tab's grid)
+  bool overview = false;  // every layer x head for map.query_patch (the Heads tab)
+  bool lens = false;      // each layer's CLS read out (the Lens tab)
+
+  bool operator==(const MapRequest& o) const {
+    return map == o.map && heads == o.heads && overview == o.overview && lens == o.lens;
+  }
+};
+
+// One forward pass of one image, unmasked or masked: its read-out and what the model saw.
+struct ViewSummary : Readout {
+  ImageId image_id = 0;
+  bool masked = false;
+  MaskMode mode = MaskMode::DropTokens;
+  PatchMask mask;                // what was masked (nothing for the unmasked view)
+  std::vector<int> token_patch;  // patch index of token t + 1 (all patches unless dropped)
+  double latency_ms = 0;         // request to result
+};
+
+// The maps and read-outs a MapRequest asked for, for one view. Maps are per patch of the
+// model's grid, row-major, raw attention probabilities (rollout: its row), NaN where the model
+// saw no token of that patch; display_map() turns one into what the canvas draws.
+struct ViewMaps {
+  ImageId image_id = 0;
+  bool masked = false;
+  MaskMode mode = MaskMode::DropTokens;
+  PatchMask mask;
+  MapRequest request;
+  int layers = 0, heads = 0;
+  std::vector<float> map;
+  std::vector<std::vector<float>> head_maps;  // [heads][patches] of request.map.layer
+  std::vector<std::vector<float>> overview;   // [layers * heads][patches], layer-major
+  std::vector<Readout> lens;                  // lens[l]: after layer l + 1
+  double compute_ms = 0;
+};
+
+}  // namespace msnlens

@@ -1,0 +1,70 @@
+#pragma once
+// What the views show of one forward pass, computed on the session's device. A forward keeps
+// only each layer's input there (the float32 residual stream); a layer's attention is
+// recomputed from it when a view asks, in blocks of query tokens, and reduced on the device
+// (one query's row, head fusion, rollout as a chain of row-vector products) so that only the
+// small arrays a view draws reach the host. No layer's T x T x heads maps are kept.
+
+#include <memory>
+#include <vector>
+
+#include "analysis/views.h"
+#include "engine/inference_session.h"
+
+namespace msnlens {
+
+// An image ready for the model: the resized RGB grid (pixel-fill masking edits it) and its
+// normalised pixel values.
+struct PreparedImage {
+  RgbImage resized;
+  at::Tensor pixels;  // [1, 3, H, W] float32 on the CPU
+};
+PreparedImage prepare_image(const RgbImage& image, const PreprocessorConfig& config);
+
+// One forward pass of one image under one mask, kept on the session's device.
+class ForwardState {
+ public:
+  const Readout& readout() const { return readout_; }
+  const std::vector<int>& token_patch() const { return token_patch_; }
+  std::int64_t tokens() const { return hidden_.front().size(1); }
+  std::size_t device_bytes() const;
+
+ private:
+  friend class Analyzer;
+  std::vector<at::Tensor> hidden_;  // L + 1: the embeddings, then each layer's output, [1, T, D]
+  Readout readout_;
+  std::vector<int> token_patch_;
+};
+
+class Analyzer {
+ public:
+  explicit Analyzer(const InferenceSession& session) : session_(session) {}
+
+  // `image` with `mask` applied as `mode` says (nothing masked: the unmasked view). Throws
+  // Error for what the model cannot do (a mask token it lacks, a mask of another grid).
+  std::shared_ptr<const ForwardState> forward(const PreparedImage& image, const PatchMask& mask, MaskMode mode) const;
+
+  // Per patch of the grid, NaN where the model saw no token (see ViewMaps).
+  std::vector<float> patch_map(const ForwardState& state, const MapSpec& spec) const;
+  // Every head of `layer` for the query: [heads][patches].
+  std::vector<std::vector<float>> head_maps(const ForwardState& state, int layer, int query_patch) const;
+  // Every layer x head for the query: [layers * heads][patches], layer-major.
+  std::vector<std::vector<float>> overview(const ForwardState& state, int query_patch) const;
+  // Each layer's CLS token through the final LayerNorm and the heads (the depth lens).
+  std::vector<Readout> lens(const ForwardState& state) const;
+
+  int num_patches() const;
+
+ private:
+  // Token index of the query (0: CLS); -1 when the model saw no token of that patch.
+  static std::int64_t query_token(const ForwardState& state, int query_patch);
+  // [heads, T] on the device: the query's attention in `layer`.
+  at::Tensor query_rows(const ForwardState& state, std::size_t layer, std::int64_t query) const;
+  // [T] on the device: Abnar & Zuidema's rollout, row `query`.
+  at::Tensor rollout_row(const ForwardState& state, HeadFusion fusion, float discard_ratio, std::int64_t query) const;
+  std::vector<float> on_patches(const ForwardState& state, const at::Tensor& token_values) const;
+
+  const InferenceSession& session_;
+};
+
+}  // namespace msnlens

@@ -1,0 +1,331 @@
+#include "engine/workbench.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "common/error.h"
+#include "engine/analyzer.h"
+#include "engine/few_shot.h"
+#include "engine/mask_sweep.h"
+
+namespace msnlens {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Runs an engine call; LibTorch's errors become one-line Errors like every other refusal.
+template <typename F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw Error(what.substr(0, what.find('\n')));
+  }
+}
+
+}  // namespace
+
+struct Workbench::Impl {
+  // One forward pass: its summary stays; its device state may be dropped and rerun.
+  struct View {
+    std::shared_ptr<const ViewSummary> summary;
+    std::shared_ptr<const ForwardState> state;
+    std::uint64_t serial = 0;  // identifies `state` in the memos below
+    std::uint64_t used = 0;    // for least-recently-used eviction
+  };
+  struct Image {
+    RgbImage original;
+    PreparedImage prepared;  // for the current model
+    View unmasked, masked;   // masked: the latest masked view asked for
+  };
+
+  std::unique_ptr<InferenceSession> session;
+  std::unique_ptr<Analyzer> analyzer;
+  ModelDescription description;
+  std::size_t budget = std::size_t{1} << 30;
+  std::map<ImageId, Image> images;
+  std::uint64_t clock = 0, serials = 0;
+
+  std::optional<FewShotClassifier> few_shot;
+  LinearHead few_shot_head;
+  std::string few_shot_source;
+
+  // The last map and overview computed, by state and what was asked: rollout and the
+  // overview recompute every layer, and views ask again on every tab switch.
+  struct {
+    std::uint64_t serial = 0;
+    MapSpec spec;
+    std::vector<float> map;
+  } map_memo;
+  struct {
+    std::uint64_t serial = 0;
+    int query = 0;
+    std::vector<std::vector<float>> maps;
+  } overview_memo;
+
+  Image& image(ImageId id) {
+    const auto it = images.find(id);
+    if (it == images.end()) fail("image " + std::to_string(id), "not loaded");
+    return it->second;
+  }
+
+  void require_model() const {
+    if (!session) fail("workbench", "no model loaded");
+  }
+
+  void evict(const View* keep) {
+    std::size_t held = 0;
+    std::vector<View*> views;
+    for (auto& [id, im] : images)
+      for (View* v : {&im.unmasked, &im.masked})
+        if (v->state) held += v->state->device_bytes(), views.push_back(v);
+    std::sort(views.begin(), views.end(), [](const View* a, const View* b) { return a->used < b->used; });
+    for (View* v : views) {
+      if (held <= budget) break;
+      if (v == keep) continue;
+      held -= v->state->device_bytes();
+      v->state.reset();
+    }
+  }
+
+  // The view of `id` for (mask, mode), its forward run or rerun when its state is not held.
+  View& ensure(ImageId id, const PatchMask& mask, MaskMode mode) {
+    require_model();
+    Image& im = image(id);
+    const bool masked = mask.any();
+    View* v = &im.unmasked;
+    if (masked) {
+      v = &im.masked;
+      if (v->summary && !(v->summary->mask == mask && v->summary->mode == mode)) *v = View{};
+    }
+    v->used = ++clock;
+    if (v->state) return *v;
+    const auto start = Clock::now();
+    v->state = analyzer->forward(im.prepared, masked ? mask : PatchMask(description.grid_rows, description.grid_cols), mode);
+    v->serial = ++serials;
+    if (!v->summary) {
+      auto s = std::make_shared<ViewSummary>();
+      static_cast<Readout&>(*s) = v->state->readout();
+      s->image_id = id;
+      s->masked = masked;
+      s->mode = mode;
+      s->mask = masked ? mask : PatchMask(description.grid_rows, description.grid_cols);
+      s->token_patch = v->state->token_patch();
+      s->latency_ms = ms_since(start);
+      v->summary = std::move(s);
+    }
+    evict(v);
+    return *v;
+  }
+
+  const std::vector<float>& map_of(const View& v, const MapSpec& spec) {
+    if (map_memo.serial != v.serial || !(map_memo.spec == spec)) {
+      map_memo.map = analyzer->patch_map(*v.state, spec);
+      map_memo.serial = v.serial;
+      map_memo.spec = spec;
+    }
+    return map_memo.map;
+  }
+};
+
+Workbench::Workbench() : impl_(std::make_unique<Impl>()) {}
+Workbench::~Workbench() = default;
+
+const ModelDescription& Workbench::load_model(const std::string& path, const WorkbenchOptions& options) {
+  return guarded([&]() -> const ModelDescription& {
+    const auto start = Clock::now();
+    SessionOptions so;
+    so.device = options.device;
+    so.precision = parse_precision_option(options.precision);
+    so.cuda_graphs = options.cuda_graphs;
+    auto session = std::make_unique<InferenceSession>(msnlens::load_model(path), so);
+    const ViTMSNModel& model = session->model();
+    const ViTMSNConfig& c = model.config();
+    ModelDescription d;
+    d.path = path;
+    d.format = session->loaded().summary.format;
+    d.device_name = session->device_name();
+    d.precision = to_string(session->precision());
+    d.summary_json = session->loaded().summary_json().dump(2);
+    d.layers = static_cast<int>(c.num_hidden_layers);
+    d.heads = static_cast<int>(c.num_attention_heads);
+    d.hidden_size = static_cast<int>(c.hidden_size);
+    d.intermediate_size = static_cast<int>(c.intermediate_size);
+    d.patch_size = static_cast<int>(c.patch_size);
+    d.image_size = static_cast<int>(c.image_size);
+    d.grid_rows = d.grid_cols = static_cast<int>(c.grid_size());
+    d.has_classifier = model.has_classifier();
+    d.has_prototypes = model.has_prototypes();
+    d.has_mask_token = model.has_mask_token();
+    d.num_prototypes = static_cast<int>(model.num_prototypes());
+    for (std::int64_t i = 0; i < model.num_labels(); ++i) d.labels.push_back(c.label(i));
+    // Every image resized for the new model before the old one goes: a failure above leaves
+    // the previous model and its results untouched.
+    std::map<ImageId, PreparedImage> prepared;
+    for (const auto& [id, im] : impl_->images) prepared[id] = prepare_image(im.original, session->preprocessor());
+    Impl& m = *impl_;
+    m.analyzer.reset();
+    m.session = std::move(session);
+    m.analyzer = std::make_unique<Analyzer>(*m.session);
+    m.budget = options.state_budget_bytes;
+    for (auto& [id, im] : m.images) {
+      im.prepared = std::move(prepared[id]);
+      im.unmasked = im.masked = Impl::View{};
+    }
+    m.map_memo = {};
+    m.overview_memo = {};
+    m.few_shot.reset();
+    m.few_shot_head = {};
+    m.few_shot_source.clear();
+    d.load_ms = ms_since(start);
+    m.description = std::move(d);
+    return m.description;
+  });
+}
+
+bool Workbench::has_model() const { return impl_->session != nullptr; }
+
+const ModelDescription& Workbench::model() const {
+  impl_->require_model();
+  return impl_->description;
+}
+
+std::string Workbench::shipped_few_shot(const std::string& model_path) {
+  const std::filesystem::path p = shipped_few_shot_path(model_path);
+  return std::filesystem::exists(p) ? p.string() : std::string();
+}
+
+void Workbench::add_image(ImageId id, RgbImage image) {
+  guarded([&] {
+    Impl::Image im;
+    if (impl_->session) im.prepared = prepare_image(image, impl_->session->preprocessor());
+    im.original = std::move(image);
+    impl_->images[id] = std::move(im);
+  });
+}
+
+void Workbench::remove_image(ImageId id) { impl_->images.erase(id); }
+
+bool Workbench::has_image(ImageId id) const { return impl_->images.count(id) != 0; }
+
+const RgbImage& Workbench::image(ImageId id) const { return impl_->image(id).original; }
+
+std::shared_ptr<const ViewSummary> Workbench::view(ImageId id, const PatchMask& mask, MaskMode mode) {
+  return guarded([&] { return impl_->ensure(id, mask, mode).summary; });
+}
+
+ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request) {
+  return guarded([&] {
+    const auto start = Clock::now();
+    Impl& m = *impl_;
+    const Impl::View& v = m.ensure(id, mask, mode);
+    ViewMaps out;
+    out.image_id = id;
+    out.masked = v.summary->masked;
+    out.mode = v.summary->mode;
+    out.mask = v.summary->mask;
+    out.request = request;
+    out.layers = m.description.layers;
+    out.heads = m.description.heads;
+    out.map = m.map_of(v, request.map);
+    if (request.heads) out.head_maps = m.analyzer->head_maps(*v.state, request.map.layer, request.map.query_patch);
+    if (request.overview) {
+      if (m.overview_memo.serial != v.serial || m.overview_memo.query != request.map.query_patch) {
+        m.overview_memo.maps = m.analyzer->overview(*v.state, request.map.query_patch);
+        m.overview_memo.serial = v.serial;
+        m.overview_memo.query = request.map.query_patch;
+      }
+      out.overview = m.overview_memo.maps;
+    }
+    if (request.lens) out.lens = m.analyzer->lens(*v.state);
+    out.compute_ms = ms_since(start);
+    return out;
+  });
+}
+
+PatchMask Workbench::mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most) {
+  return guarded([&] {
+    const Impl::View& v = impl_->ensure(id, PatchMask(), MaskMode::DropTokens);
+    const ModelDescription& d = impl_->description;
+    return PatchMask::by_score(d.grid_rows, d.grid_cols, impl_->map_of(v, map), ratio, most);
+  });
+}
+
+std::vector<SweepPoint> Workbench::sweep(ImageId id, SweepRequest request, const MapSpec& guide, const SweepProgress& progress) {
+  return guarded([&] {
+    Impl& m = *impl_;
+    const Impl::View& v = m.ensure(id, PatchMask(), MaskMode::DropTokens);
+    MapSpec cls_guide = guide;
+    cls_guide.query_patch = -1;
+    request.patch_scores = m.map_of(v, cls_guide);
+    // The pixels by value: requests served between batches may replace the image's views.
+    const at::Tensor pixels = m.image(id).prepared.pixels;
+    return run_mask_sweep(*m.session, pixels, request, progress);
+  });
+}
+
+int Workbench::fit_few_shot(const std::vector<std::string>& classes, const std::vector<std::vector<ImageId>>& examples) {
+  return guarded([&] {
+    std::vector<at::Tensor> features;
+    std::vector<std::int64_t> labels;
+    for (std::size_t c = 0; c < examples.size(); ++c)
+      for (const ImageId id : examples[c]) {
+        if (!has_image(id)) continue;
+        features.push_back(at::tensor(view(id, PatchMask(), MaskMode::DropTokens)->cls).unsqueeze(0));
+        labels.push_back(static_cast<std::int64_t>(c));
+      }
+    Impl& m = *impl_;
+    if (features.empty()) {
+      m.few_shot.reset();
+      m.few_shot_head = {};
+      m.few_shot_source.clear();
+      return 0;
+    }
+    m.few_shot = FewShotClassifier::fit(at::cat(features), at::tensor(labels, at::kLong), classes);
+    m.few_shot_head = m.few_shot->linear_head();
+    m.few_shot_source = std::to_string(labels.size()) + (labels.size() == 1 ? " example" : " examples");
+    return static_cast<int>(labels.size());
+  });
+}
+
+void Workbench::load_few_shot(const std::string& path) {
+  guarded([&] {
+    Impl& m = *impl_;
+    m.few_shot = m.session ? FewShotClassifier::load_for(path, m.description.hidden_size) : FewShotClassifier::load(path);
+    m.few_shot_head = m.few_shot->linear_head();
+    m.few_shot_source = std::filesystem::path(path).filename().string();
+  });
+}
+
+void Workbench::save_few_shot(const std::string& path) const {
+  guarded([&] {
+    if (!impl_->few_shot) fail(path, "no few-shot classes to save");
+    impl_->few_shot->save(path);
+  });
+}
+
+const LinearHead& Workbench::few_shot() const { return impl_->few_shot_head; }
+const std::string& Workbench::few_shot_source() const { return impl_->few_shot_source; }
+
+Predictor Workbench::predictor() const {
+  const ModelDescription& d = impl_->description;
+  return Predictor(d.labels, d.num_prototypes, impl_->few_shot_head);
+}
+
+std::size_t Workbench::device_bytes() const {
+  std::size_t n = 0;
+  for (const auto& [id, im] : impl_->images)
+    for (const Impl::View* v : {&im.unmasked, &im.masked})
+      if (v->state) n += v->state->device_bytes();
+  return n;
+}
+
+}  // namespace msnlens

@@ -1,0 +1,93 @@
+#pragma once
+// The engine behind every MSN Lens view, front-end neutral: one model session, the images
+// under study and, per image, the unmasked and the latest masked forward pass kept on the
+// session's device (the least recently used dropped beyond a byte budget, recomputed when
+// asked for again). The app's worker, msnlens-cli, msnlens-bench and the GPU checks all make
+// these calls, so what one shows the others print. Plain values in and out: no LibTorch in
+// this header. Failures throw Error with one line naming what went wrong.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/linear_head.h"
+#include "analysis/predictions.h"
+#include "analysis/sweep_plan.h"
+#include "analysis/views.h"
+#include "imaging/rgb_image.h"
+
+namespace msnlens {
+
+struct ModelDescription {
+  std::string path;
+  std::string format;        // "safetensors", "torch.save zip (original MSN)", ...
+  std::string device_name;   // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
+  std::string precision;     // "bf16"
+  std::string summary_json;  // what `msnlens-cli info --json` writes
+  int layers = 0, heads = 0, hidden_size = 0, intermediate_size = 0, patch_size = 0, image_size = 0;
+  int grid_rows = 0, grid_cols = 0, num_prototypes = 0;
+  bool has_classifier = false, has_prototypes = false, has_mask_token = false;
+  std::vector<std::string> labels;  // the classifier's, by index; empty without classifier weights
+  double load_ms = 0;
+};
+
+struct WorkbenchOptions {
+  std::string device = "auto";     // auto | cpu | cuda | cuda:N
+  std::string precision = "auto";  // auto | fp32 | bf16 | fp16
+  bool cuda_graphs = false;        // replay whole forwards as CUDA graphs (pays off for repeated shapes)
+  std::size_t state_budget_bytes = std::size_t{1} << 30;  // device memory for kept forward passes
+};
+
+class Workbench {
+ public:
+  Workbench();
+  ~Workbench();
+  Workbench(const Workbench&) = delete;
+  Workbench& operator=(const Workbench&) = delete;
+
+  // Loads `path` (any format load_model() reads) onto the options' device. On failure the
+  // current model and every result stay. On success results of the previous model go (images
+  // stay), and few-shot classes shipped beside the model (classes.fewshot) replace the current.
+  const ModelDescription& load_model(const std::string& path, const WorkbenchOptions& options = {});
+  bool has_model() const;
+  const ModelDescription& model() const;
+  // The few-shot classes a model ships beside it (<folder>/classes.fewshot or
+  // <checkpoint>.fewshot); empty when there are none.
+  static std::string shipped_few_shot(const std::string& model_path);
+
+  void add_image(ImageId id, RgbImage image);
+  void remove_image(ImageId id);
+  bool has_image(ImageId id) const;
+  const RgbImage& image(ImageId id) const;
+
+  // The unmasked view (nothing in `mask`) or a masked one, run on first use.
+  std::shared_ptr<const ViewSummary> view(ImageId id, const PatchMask& mask, MaskMode mode);
+  // What the visible views ask of that view.
+  ViewMaps maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request);
+  // `ratio` of the patches masked: those the unmasked view's `map` weighs most (or least).
+  PatchMask mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most);
+  // Masks swept with MSN's token dropping; attention-guided strategies follow `guide` on the
+  // unmasked view.
+  std::vector<SweepPoint> sweep(ImageId id, SweepRequest request, const MapSpec& guide, const SweepProgress& progress);
+
+  // Few-shot classes: fitted on the unmasked CLS embeddings of example images (examples[c]
+  // holds class c's image ids), read from or written to .fewshot files. fit returns how many
+  // examples it used; with none the classes are cleared.
+  int fit_few_shot(const std::vector<std::string>& classes, const std::vector<std::vector<ImageId>>& examples);
+  void load_few_shot(const std::string& path);
+  void save_few_shot(const std::string& path) const;
+  const LinearHead& few_shot() const;
+  const std::string& few_shot_source() const;  // file name, or "N examples"
+
+  // Every source the current model and classes can rank.
+  Predictor predictor() const;
+
+  std::size_t device_bytes() const;  // held by kept forward passes
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace msnlens
