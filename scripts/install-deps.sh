@@ -10,6 +10,8 @@ packages=(
   libtorch-dev libopenblas0-pthread libgloo-dev zlib1g-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev
+  # the engine's Qt-free test suites
+  libgtest-dev
   # desktop app and its tests
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
   # running the window headless and taking screenshots

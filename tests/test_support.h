@@ -13,42 +13,16 @@
 #include <vector>
 
 #include "common/error.h"
+#include "fixtures.h"
 
 namespace testing {
 
-inline std::filesystem::path data_path(const std::string& relative = "") {
-  return std::filesystem::path(MSNLENS_TEST_DATA) / relative;
-}
+using fixture::Closeness;
+using fixture::compare;
+using fixture::data_path;
 
 inline QString qs(const std::string& s) { return QString::fromStdString(s); }
-
-// The fixtures' bound for fp32 inference: max|got - want| <= 1e-4 * (1 + max|want|).
-struct Closeness {
-  double max_error = 0.0;
-  double tolerance = 0.0;
-  bool ok = false;
-  QString message;
-};
-
-inline Closeness compare(const at::Tensor& got, const at::Tensor& want, const std::string& name, double rel = 1e-4) {
-  Closeness c;
-  if (!got.defined()) {
-    c.message = qs(name + ": not produced");
-    return c;
-  }
-  if (got.sizes() != want.sizes()) {
-    std::ostringstream s;
-    s << name << ": shape " << got.sizes() << " != expected " << want.sizes();
-    c.message = qs(s.str());
-    return c;
-  }
-  const at::Tensor g = got.to(at::kDouble), w = want.to(at::kDouble);
-  c.max_error = (g - w).abs().max().item<double>();
-  c.tolerance = rel * (1.0 + w.abs().max().item<double>());
-  c.ok = c.max_error <= c.tolerance;
-  c.message = qs(name + ": max|delta| " + std::to_string(c.max_error) + " (bound " + std::to_string(c.tolerance) + ")");
-  return c;
-}
+inline QString qs(const QString& s) { return s; }
 
 // Runs `f`, which must throw msnlens::Error; returns its message ("" when nothing was thrown).
 template <typename F>
@@ -71,7 +45,7 @@ std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& m
 }  // namespace testing
 
 // QVERIFY2 with std::string / QString messages.
-#define MSN_VERIFY(cond, msg) QVERIFY2((cond), qPrintable(msg))
+#define MSN_VERIFY(cond, msg) QVERIFY2((cond), qPrintable(testing::qs(msg)))
 // The call must fail with msnlens::Error whose message contains every given fragment.
 #define MSN_EXPECT_ERROR(call, ...)                                                            \
   do {                                                                                         \

@@ -1,0 +1,209 @@
+// The app's whole flow through the Workbench, the calls its worker makes: images of several
+// sizes, every mask mode, every view (map, each fusion, rollout, heads grid, overview, lens),
+// masks chosen by attention, a sweep, few-shot classes; eviction of device state; refusals.
+// With MSNLENS_TEST_DEVICE=cuda the flow runs on the GPU and every array is compared with the
+// same flow on the CPU in fp32 at the fixtures' tolerance. Qt-free.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "engine/workbench.h"
+#include "fixtures.h"
+
+using namespace msnlens;
+using fixture::data_path;
+
+namespace {
+
+std::string test_device() {
+  const char* d = std::getenv("MSNLENS_TEST_DEVICE");
+  return d != nullptr && *d != '\0' ? d : "cpu";
+}
+
+// A deterministic photo-like image: gradients, a disc and stripes.
+RgbImage synthetic_image(int width, int height, int seed) {
+  RgbImage im(width, height);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const double dx = x - width * (0.3 + 0.1 * seed), dy = y - height * 0.5;
+      const bool disc = dx * dx + dy * dy < 0.05 * width * height;
+      std::uint8_t* p = im.row(y) + 3 * x;
+      p[0] = static_cast<std::uint8_t>(disc ? 230 : (255 * x) / width);
+      p[1] = static_cast<std::uint8_t>(((x / 7 + y / 5 + seed) % 2) * 120 + 40);
+      p[2] = static_cast<std::uint8_t>((255 * y) / height);
+    }
+  return im;
+}
+
+// Every number the views show for one image, flattened with names, for comparing two runs.
+using Arrays = std::vector<std::pair<std::string, std::vector<float>>>;
+
+void add_readout(Arrays& out, const std::string& name, const Readout& r) {
+  out.emplace_back(name + ".cls", r.cls);
+  if (!r.class_probs.empty()) out.emplace_back(name + ".class_probs", r.class_probs);
+  if (!r.prototype_probs.empty()) out.emplace_back(name + ".prototype_probs", r.prototype_probs);
+}
+
+void add_maps(Arrays& out, const std::string& name, const ViewMaps& m) {
+  out.emplace_back(name + ".map", m.map);
+  for (std::size_t i = 0; i < m.head_maps.size(); ++i) out.emplace_back(name + ".head" + std::to_string(i), m.head_maps[i]);
+  for (std::size_t i = 0; i < m.overview.size(); ++i) out.emplace_back(name + ".overview" + std::to_string(i), m.overview[i]);
+  for (std::size_t i = 0; i < m.lens.size(); ++i) add_readout(out, name + ".lens" + std::to_string(i), m.lens[i]);
+}
+
+// The flow a user goes through, on one model and device; checks what must hold on any device
+// and returns every array shown.
+Arrays run_flow(const std::string& model, const std::string& device) {
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = device;
+  options.precision = "fp32";
+  const ModelDescription& d = bench.load_model(data_path(model).string(), options);
+  bench.add_image(1, synthetic_image(300, 200, 0));
+  bench.add_image(2, synthetic_image(64, 96, 1));
+  Arrays out;
+  const int patches = d.grid_rows * d.grid_cols;
+  std::vector<MaskMode> modes = {MaskMode::DropTokens, MaskMode::FillGray, MaskMode::FillBlur};
+  if (d.has_mask_token) modes.push_back(MaskMode::MaskToken);
+  const PatchMask mask = PatchMask::random(d.grid_rows, d.grid_cols, 0.4, 7);
+  for (const ImageId id : {ImageId{1}, ImageId{2}}) {
+    const std::string img = "image" + std::to_string(id);
+    const auto unmasked = bench.view(id, {}, MaskMode::DropTokens);
+    EXPECT_FALSE(unmasked->masked);
+    EXPECT_EQ(unmasked->token_patch.size(), static_cast<std::size_t>(patches));
+    add_readout(out, img, *unmasked);
+    for (const MaskMode mode : modes) {
+      const std::string v = img + "." + to_string(mode);
+      const auto masked = bench.view(id, mask, mode);
+      EXPECT_TRUE(masked->masked);
+      EXPECT_EQ(masked->token_patch.size(), static_cast<std::size_t>(mode == MaskMode::DropTokens ? patches - mask.count() : patches));
+      add_readout(out, v, *masked);
+      MapRequest request;
+      request.heads = request.overview = request.lens = true;
+      request.map.query_patch = mask.kept().front();
+      const ViewMaps maps = bench.maps(id, mask, mode, request);
+      EXPECT_EQ(maps.head_maps.size(), static_cast<std::size_t>(d.heads));
+      EXPECT_EQ(maps.overview.size(), static_cast<std::size_t>(d.layers * d.heads));
+      EXPECT_EQ(maps.lens.size(), static_cast<std::size_t>(d.layers));
+      for (int p = 0; p < patches; ++p)  // dropped patches have no map; pixel fill keeps every token
+        EXPECT_EQ(std::isnan(maps.map[static_cast<std::size_t>(p)]), mode == MaskMode::DropTokens && mask.masked(p)) << v << " " << p;
+      add_maps(out, v, maps);
+    }
+    for (const HeadFusion f : {HeadFusion::Single, HeadFusion::Max, HeadFusion::Min}) {
+      MapRequest request;
+      request.map.fusion = f;
+      request.map.head = d.heads - 1;
+      request.map.layer = 0;
+      add_maps(out, img + ".fusion" + std::to_string(static_cast<int>(f)), bench.maps(id, {}, MaskMode::DropTokens, request));
+    }
+    MapRequest rollout;
+    rollout.map.source = MapSpec::Source::Rollout;
+    add_maps(out, img + ".rollout", bench.maps(id, {}, MaskMode::DropTokens, rollout));
+    rollout.map.query_patch = patches / 2;
+    rollout.map.discard_ratio = 0.0f;
+    add_maps(out, img + ".rollout-patch", bench.maps(id, mask, MaskMode::DropTokens, rollout));
+  }
+  // Masks chosen by attention: the ratio, the patches the map weighs most.
+  const PatchMask most = bench.mask_by_map(1, {}, 0.25, true);
+  EXPECT_EQ(most.count(), static_cast<int>(std::lround(0.25 * patches)));
+  // A short sweep: nothing masked gives the unmasked embedding.
+  SweepRequest sweep;
+  sweep.ratios = {0.0, 0.5};
+  sweep.seeds = 2;
+  int calls = 0;
+  const std::vector<SweepPoint> points = bench.sweep(1, sweep, {}, [&](int, int) { return ++calls > 0; });
+  EXPECT_EQ(points.size(), std::size_t{8});
+  EXPECT_NEAR(points.front().cosine_mean, 1.0, 1e-5);
+  std::vector<float> cosines;
+  for (const SweepPoint& p : points) cosines.push_back(static_cast<float>(p.cosine_mean));
+  out.emplace_back("sweep.cosine", cosines);
+  // Few-shot classes from one example each: each example is its own class's top-1.
+  EXPECT_EQ(bench.fit_few_shot({"first", "second"}, {{1}, {2}}), 2);
+  const Predictor predictor = bench.predictor();
+  EXPECT_EQ(predictor.top1(*bench.view(1, {}, MaskMode::DropTokens), PredictionSource::FewShot)->label, "first");
+  EXPECT_EQ(predictor.top1(*bench.view(2, {}, MaskMode::DropTokens), PredictionSource::FewShot)->label, "second");
+  out.emplace_back("fewshot", predictor.scores(*bench.view(1, {}, MaskMode::DropTokens), PredictionSource::FewShot));
+  return out;
+}
+
+class WorkbenchFlow : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WorkbenchFlow, EveryViewOnTheDeviceMatchesTheCpuInFp32) {
+  const Arrays device = run_flow(GetParam(), test_device());
+  const Arrays cpu = test_device() == "cpu" ? device : run_flow(GetParam(), "cpu");
+  ASSERT_EQ(device.size(), cpu.size());
+  for (std::size_t i = 0; i < device.size(); ++i) {
+    ASSERT_EQ(device[i].first, cpu[i].first);
+    const auto close = fixture::compare(at::tensor(device[i].second), at::tensor(cpu[i].second), GetParam() + " " + device[i].first);
+    EXPECT_TRUE(close.ok) << close.message;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, WorkbenchFlow,
+                         ::testing::Values("models/tiny224-cls", "models/tiny64-masktoken", "models/tiny224-base-bin"),
+                         [](const auto& param_info) {
+                           std::string n = std::filesystem::path(param_info.param).filename().string();
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+// Forward passes beyond the byte budget are dropped and rerun when asked for again, with the
+// same results.
+TEST(Workbench, EvictedViewsComeBackIdentical) {
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = test_device();
+  options.precision = "fp32";
+  options.state_budget_bytes = 1;  // keep nothing but the view in use
+  bench.load_model(data_path("models/tiny224-cls").string(), options);
+  bench.add_image(1, synthetic_image(224, 224, 0));
+  bench.add_image(2, synthetic_image(224, 224, 1));
+  MapRequest request;
+  request.overview = true;
+  const ViewMaps first = bench.maps(1, {}, MaskMode::DropTokens, request);
+  const std::size_t one = bench.device_bytes();
+  EXPECT_GT(one, 0u);
+  bench.maps(2, {}, MaskMode::DropTokens, request);
+  EXPECT_EQ(bench.device_bytes(), one);  // image 1's state went
+  const ViewMaps again = bench.maps(1, {}, MaskMode::DropTokens, request);
+  EXPECT_EQ(again.map, first.map);
+  EXPECT_EQ(again.overview, first.overview);
+  EXPECT_EQ(bench.view(1, {}, MaskMode::DropTokens)->cls, bench.view(1, {}, MaskMode::DropTokens)->cls);
+}
+
+// What the model cannot do is refused with a message naming it; a failed load keeps the model.
+TEST(Workbench, RefusalsNameTheProblemAndKeepTheState) {
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = test_device();
+  options.precision = "fp32";
+  EXPECT_THROW(bench.view(1, {}, MaskMode::DropTokens), Error);  // no model yet
+  bench.load_model(data_path("models/tiny224-cls").string(), options);
+  bench.add_image(1, synthetic_image(50, 40, 0));
+  const auto before = bench.view(1, {}, MaskMode::DropTokens);
+  const auto message = [&](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message([&] { bench.view(1, PatchMask::random(14, 14, 0.5, 1), MaskMode::MaskToken); }).find("mask token"), std::string::npos);
+  EXPECT_NE(message([&] { bench.view(1, PatchMask::random(4, 4, 0.5, 1), MaskMode::DropTokens); }).find("16 patches"), std::string::npos);
+  EXPECT_NE(message([&] { bench.view(9, {}, MaskMode::DropTokens); }).find("image 9"), std::string::npos);
+  const std::filesystem::path broken = std::filesystem::temp_directory_path() / "msnlens-broken.safetensors";
+  std::ofstream(broken) << "not a checkpoint";
+  EXPECT_NE(message([&] { bench.load_model(broken.string(), options); }).find("msnlens-broken.safetensors"), std::string::npos);
+  std::filesystem::remove(broken);
+  EXPECT_EQ(bench.model().layers, 2);
+  EXPECT_EQ(bench.view(1, {}, MaskMode::DropTokens), before);
+}
+
+}  // namespace
