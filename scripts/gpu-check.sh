@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # GPU checks on a machine with an NVIDIA GPU and PyTorch (whose wheel carries a CUDA LibTorch):
-# builds the Qt-free engine, msnlens-cli and msnlens-bench against that LibTorch, then runs
-# scripts/gpu_check.py (CUDA parity on the fixtures, transformers cross-checks, speed beside
-# transformers eager and SDPA). Usage: scripts/gpu-check.sh [OUT_DIR]
+# builds the Qt-free engine, its GoogleTest suites, msnlens-cli and msnlens-bench against that
+# LibTorch, then runs scripts/gpu_check.py: the app's whole flow on CUDA (every view through the
+# Workbench, compared with the CPU in fp32; edit-to-result at the released shapes), CUDA parity
+# on the fixtures, transformers cross-checks, speed beside transformers eager and SDPA.
+# Usage: [SECTIONS=app,parity,transformers,speed] scripts/gpu-check.sh [OUT_DIR]
 #
-# Machines without the Debian header packages can point MSNLENS_EXTRA_INCLUDE at a folder
-# holding nlohmann/ and CLI/ (nlohmann-json and CLI11 headers).
+# Header packages the machine lacks travel as Debian .debs in .gpu-deps/ (nlohmann-json3-dev,
+# libcli11-dev, googletest: `cd .gpu-deps && apt-get download ...`); they are unpacked into a
+# scratch folder, never over /. MSNLENS_EXTRA_INCLUDE and MSNLENS_GTEST_SOURCE override.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-${OUT:-gpu-check-out}}
@@ -18,6 +21,14 @@ nvidia-smi -L || log "nvidia-smi not available"
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)') || { log "no PyTorch in $PY"; exit 1; }
 log "PyTorch $("$PY" -c 'import torch; print(torch.__version__, torch.version.cuda)') at $TORCH_PREFIX"
 
+deps=/tmp/msnlens-gpu-deps
+if compgen -G ".gpu-deps/*.deb" > /dev/null; then
+  mkdir -p "$deps"
+  for f in .gpu-deps/*.deb; do dpkg -x "$f" "$deps"; done
+fi
+include=${MSNLENS_EXTRA_INCLUDE:-$deps/usr/include}
+gtest=${MSNLENS_GTEST_SOURCE:-$deps/usr/src/googletest}
+
 generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
 cuda_flags=()
@@ -27,8 +38,8 @@ elif [ -x /usr/local/cuda/bin/nvcc ]; then cuda_flags=(-DCMAKE_CUDA_COMPILER=/us
 build() {
   rm -rf "$BUILD"
   cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
-        -DCMAKE_INCLUDE_PATH="${MSNLENS_EXTRA_INCLUDE:-}" -DMSNLENS_BUILD_TESTS=OFF "${cuda_flags[@]}" "$@" &&
-    cmake --build "$BUILD" -j "$(nproc)" --target msnlens-cli msnlens-bench
+        -DCMAKE_INCLUDE_PATH="$include" -DMSNLENS_GTEST_SOURCE="$gtest" "${cuda_flags[@]}" "$@" &&
+    cmake --build "$BUILD" -j "$(nproc)" --target msnlens-cli msnlens-bench test_analyzer test_workbench
 }
 
 start=$(date +%s)
@@ -45,4 +56,5 @@ else
   log "built without the CUDA API (no CUDA graphs, no device names)"
 fi
 
-"$PY" scripts/gpu_check.py --cli "$BUILD/bin/msnlens-cli" --bench "$BUILD/bin/msnlens-bench" --data tests/data --out "$OUT"
+PYTHONUNBUFFERED=1 "$PY" scripts/gpu_check.py --cli "$BUILD/bin/msnlens-cli" --bench "$BUILD/bin/msnlens-bench" \
+  --tests "$BUILD/bin" --data tests/data --out "$OUT" --sections "${SECTIONS:-app,parity,transformers,speed}"

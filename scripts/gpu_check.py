@@ -7,7 +7,11 @@
    pytorch_model.bin, with classifier, with mask token) run by transformers and by msnlens-cli
    on the same inputs, including head_mask, bool_masked_pos and interpolate_pos_encoding.
 3. Speed: msnlens-bench on CUDA beside transformers' eager and SDPA attention, same shapes.
-Each section records its own failure and the rest still run. Results go to $OUT/gpu-check.json.
+4. The app's flow: the engine's Qt-free suites on CUDA (every view through the Workbench, the
+   calls the app's worker makes, compared with the CPU in fp32 at the fixtures' tolerance, and the
+   views against float64 fixtures), then edit-to-result at the released checkpoints' shapes.
+Each section records its own failure and the rest still run (--sections picks some). Results go
+to $OUT/gpu-check.json.
 """
 import argparse
 import json
@@ -248,22 +252,51 @@ def speed(args, tmp):
     return {"msnlens": table, "transformers": hf, "bench_exit_status": p.returncode}
 
 
+@section("app flow on CUDA: every view vs CPU fp32, and timings at released shapes")
+def app_flow(args, tmp):
+    env = dict(os.environ, MSNLENS_TEST_DEVICE="cuda")
+    suites = {}
+    for suite in ("test_analyzer", "test_workbench"):
+        report = os.path.join(tmp, suite + ".json")
+        p = subprocess.run([os.path.join(args.tests, suite), f"--gtest_output=json:{report}"], capture_output=True, text=True, env=env)
+        print(p.stdout[-4000:], p.stderr[-2000:], flush=True)
+        r = json.load(open(report)) if os.path.exists(report) else {}
+        suites[suite] = {"exit_status": p.returncode, "tests": r.get("tests"), "failures": r.get("failures")}
+        if p.returncode != 0:
+            suites[suite]["output"] = p.stdout[-3000:]
+    shapes = {}
+    for graphs in ("off", "on"):
+        out = os.path.join(tmp, f"shapes-{graphs}.json")
+        names = "small,base,large,base-4,large-7" if graphs == "off" else "small,base,base-4"
+        p = subprocess.run([args.bench, "--shapes", names, "--device", "cuda", "--cuda-graphs", graphs, "--flow-edits", "20",
+                            "--gui-clicks", "0", "--json", out], capture_output=True, text=True)
+        print(p.stdout[-4000:], p.stderr[-2000:], f"msnlens-bench --shapes exit status {p.returncode}", flush=True)
+        shapes[graphs] = json.load(open(out))["shapes"] if os.path.exists(out) else {"error": p.stdout[-2000:] + p.stderr[-2000:]}
+    if any(s["exit_status"] != 0 for s in suites.values()):
+        raise AssertionError("engine suites failed on CUDA: " + json.dumps(suites))
+    return {"suites": suites, "shapes": shapes}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
     ap.add_argument("--bench", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--tests", help="folder with the engine's test binaries (test_analyzer, test_workbench)")
+    ap.add_argument("--sections", default="app,parity,transformers,speed")
     args = ap.parse_args()
+    sections = args.sections.split(",")
     RESULTS["gpu"] = torch.cuda.get_device_name(0)
     RESULTS["torch"] = torch.__version__
     print(f"GPU: {RESULTS['gpu']}, torch {RESULTS['torch']}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        fixture_parity(args, tmp)
-        transformers_parity(args, tmp)
-        speed(args, tmp)
-    os.makedirs(args.out, exist_ok=True)
-    json.dump(RESULTS, open(os.path.join(args.out, "gpu-check.json"), "w"), indent=2)
+        os.makedirs(args.out, exist_ok=True)
+        for name, run in (("app", app_flow), ("parity", fixture_parity), ("transformers", transformers_parity), ("speed", speed)):
+            if name in sections:
+                run(args, tmp)
+                # after every section: what finished comes back even if a later one runs out of time
+                json.dump(RESULTS, open(os.path.join(args.out, "gpu-check.json"), "w"), indent=2)
     failed = [k for k, v in RESULTS["sections"].items() if not v["ok"]]
     print("\nsections failed: " + (", ".join(failed) if failed else "none"))
     return 1 if failed else 0

@@ -178,7 +178,9 @@ class MainWindow : public QMainWindow {
   QString screenshot_path_, screenshot_view_;
   bool screenshot_mask_applied_ = false, screenshot_sweep_started_ = false;
   int benchmark_clicks_ = 0;
-  QElapsedTimer click_timer_;
+  QElapsedTimer click_timer_, load_timer_;
+  double first_result_ms_ = -1;  // model load asked to its first view on screen
+  bool first_result_pending_ = false;
   bool click_pending_ = false, click_scheduled_ = false;
   std::vector<double> click_latencies_, result_latencies_;
 

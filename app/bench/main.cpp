@@ -1,14 +1,23 @@
 // msnlens-bench: how fast the engine runs ViT-MSN, measured beside a PyTorch eager reference of
 // the same model in the same invocation.
 //
-// Random-weight models with the real shapes of ViT-S/16 and ViT-B/16 (and --model PATH) run at
+// Random-weight models in the real shapes of the released checkpoints (and --model PATH) run at
 // batch 1 and 8, with and without attention maps, unmasked and with half the patches dropped.
 // Each case reports median and p95 latency and images/s after warm-up; scripts/eager_reference.py
 // (transformers' eager math in plain PyTorch) runs the same weights and inputs, and the table
 // shows the ratio and the largest difference between the two outputs.
+//
+// --shapes small,base,large,base-4,large-7 measures the app's own path at those sizes instead:
+// each shape is written as a Hugging Face folder, then separate processes (for their peak RSS)
+// run the Workbench flow the app's worker runs (load, first result, mask edits), the app
+// itself (--benchmark-clicks) and `msnlens-cli infer`.
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +33,9 @@
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "engine/cpu_threads.h"
+#include "common/json_file.h"
 #include "engine/inference_session.h"
+#include "engine/workbench.h"
 #include "model/random_init.h"
 #include "op_profile.h"
 
@@ -134,10 +145,16 @@ Result run_case(const Case& c, const Inputs& in, const std::string& device, int 
   return r;
 }
 
+std::string fmt(double v, const char* f = "%.2f") {
+  char b[32];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
 // Runs the eager reference over every case at once; returns its results by case name.
 std::map<std::string, json> run_reference(const std::string& python, const json& job, const fs::path& dir) {
   const fs::path job_file = dir / "job.json";
-  std::ofstream(job_file) << job.dump();
+  write_json_file(job_file, job);
   const fs::path script = fs::path(MSNLENS_SOURCE_DIR) / "scripts" / "eager_reference.py";
   const std::string command = python + " " + script.string() + " < " + job_file.string();
   FILE* pipe = popen(command.c_str(), "r");
@@ -164,38 +181,192 @@ void remove_scratch(const fs::path& dir) {
   fs::remove(dir);
 }
 
+// A child process's output, exit status and peak resident memory.
+struct ChildRun {
+  int status = -1;
+  std::string out;
+  double peak_rss_mb = 0;
+  double seconds = 0;
+};
+
+ChildRun run_child(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {}) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) fail(argv.front(), "cannot create a pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings = extra_env;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  std::vector<char*> env;
+  for (std::string& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
+  const auto start = Clock::now();
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, argv.front().c_str(), &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  ChildRun run;
+  if (spawned != 0) {
+    ::close(pipe_fds[0]);
+    fail(argv.front(), "cannot start");
+  }
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) run.out.append(buffer, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  struct rusage usage {};
+  int status = 0;
+  ::wait4(pid, &status, 0, &usage);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  while (!run.out.empty() && run.out.back() == '\n') run.out.pop_back();
+  return run;
+}
+
+fs::path sibling(const std::string& name) { return fs::canonical("/proc/self/exe").parent_path() / name; }
+
 // The app's own measure (msnlens --benchmark-clicks, offscreen): a patch toggled through the
 // mouse path until the new overlay is painted. Needs the msnlens binary beside this one.
-std::string measure_gui(const fs::path& dir, int clicks) {
-  const fs::path app = fs::canonical("/proc/self/exe").parent_path() / "msnlens";
-  if (!fs::exists(app)) return "";
-  const fs::path model = dir / "vit-s-app";
-  fs::create_directories(model);
-  const ViTMSNConfig config = vit_small_16();
-  const TensorMap weights = random_weights(config, 0);
-  write_safetensors(model / "model.safetensors", {weights.begin(), weights.end()});
-  std::ofstream(model / "config.json") << config.to_json().dump();
-  const std::string command = "QT_QPA_PLATFORM=offscreen " + app.string() + " --model " + model.string() + " " +
-                              (fs::path(MSNLENS_SOURCE_DIR) / "resources/images/chelsea.png").string() +
-                              " --benchmark-clicks " + std::to_string(clicks) + " 2>/dev/null";
-  std::string out;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe) != nullptr) out += line;
-    pclose(pipe);
+std::optional<ChildRun> measure_gui(const fs::path& model, int clicks) {
+  const fs::path app = sibling("msnlens");
+  if (!fs::exists(app)) return std::nullopt;
+  return run_child({app.string(), "--model", model.string(), (fs::path(MSNLENS_SOURCE_DIR) / "resources/images/chelsea.png").string(),
+                    "--benchmark-clicks", std::to_string(clicks)},
+                   {"QT_QPA_PLATFORM=offscreen"});
+}
+
+// A photo-sized test image (the flow needs no decoder): gradients and stripes.
+RgbImage flow_image() {
+  RgbImage im(640, 480);
+  for (int y = 0; y < im.height; ++y)
+    for (int x = 0; x < im.width; ++x) {
+      std::uint8_t* p = im.row(y) + 3 * x;
+      p[0] = static_cast<std::uint8_t>(x * 255 / im.width);
+      p[1] = static_cast<std::uint8_t>(((x / 9 + y / 13) % 2) * 160 + 40);
+      p[2] = static_cast<std::uint8_t>(y * 255 / im.height);
+    }
+  return im;
+}
+
+// --flow DIR (in a child process): what the app's worker does for one image, through the same
+// Workbench calls, timed: load; first result (unmasked forward, canvas map, heads grid); mask
+// edits of one patch and of half the patches (masked forward and maps). One JSON line.
+int run_flow(const std::string& model, const std::string& device, const std::string& precision, int edits, bool graphs) {
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = device;
+  options.precision = precision;
+  options.cuda_graphs = graphs;
+  const auto t0 = Clock::now();
+  const ModelDescription& d = bench.load_model(model, options);
+  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  bench.add_image(1, flow_image());
+  MapRequest request;  // the Attention tab, as the app opens
+  request.heads = true;
+  const auto t1 = Clock::now();
+  bench.maps(1, {}, MaskMode::DropTokens, request);
+  const double first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+  auto timed = [&](auto&& mask_of) {
+    std::vector<double> ms;
+    for (int i = 0; i < edits; ++i) {
+      const PatchMask mask = mask_of(i);
+      const auto t = Clock::now();
+      bench.maps(1, mask, MaskMode::DropTokens, request);
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+    }
+    return summarize(ms).median_ms;
+  };
+  const int patches = d.grid_rows * d.grid_cols;
+  const double one_ms = timed([&](int i) {
+    PatchMask m(d.grid_rows, d.grid_cols);
+    m.set((i * 37 + 11) % patches, true);
+    return m;
+  });
+  const double half_ms = timed([&](int i) { return PatchMask::random(d.grid_rows, d.grid_cols, 0.5, static_cast<std::uint64_t>(i)); });
+  // The other views of the unmasked image, each recomputed from the kept layer inputs.
+  auto view_ms = [&](const MapRequest& r) {
+    const auto t = Clock::now();
+    bench.maps(1, {}, MaskMode::DropTokens, r);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  MapRequest layer = request, overview, rollout, lens;
+  layer.map.layer = 0;
+  overview.overview = true;
+  rollout.map.source = MapSpec::Source::Rollout;
+  lens.lens = true;
+  std::cout << json{{"load_ms", load_ms}, {"first_ms", first_ms}, {"edit_one_ms", one_ms}, {"edit_half_ms", half_ms},
+                    {"layer_ms", view_ms(layer)}, {"overview_ms", view_ms(overview)}, {"rollout_ms", view_ms(rollout)},
+                    {"lens_ms", view_ms(lens)}, {"device", d.device_name}, {"precision", d.precision}, {"patches", patches}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+// --shapes: the table README.md shows, one row per released shape.
+void run_shapes(const std::vector<std::string>& names, const std::string& device, const std::string& precision, bool graphs,
+                int edits, int clicks, bool cli, const fs::path& dir, const std::string& json_out) {
+  json rows = json::array();
+  std::printf("\n%-9s %-8s %7s %8s %11s %12s %9s %9s %9s %9s %9s %9s %12s %9s %7s\n", "shape", "patches", "load s", "first s",
+              "edit 1 p50", "edit 50% p50", "layer", "overview", "rollout", "lens", "flow RSS", "app RSS", "app edit p50",
+              "cli RSS", "cli s");
+  for (const std::string& name : names) {
+    const ReleasedShape& shape = released_shape(name);
+    const fs::path folder = dir / ("vit-msn-" + shape.name);
+    write_random_checkpoint(shape, folder);
+    json row = {{"shape", shape.name}, {"title", shape.title}, {"cuda_graphs", graphs}};
+    const ChildRun flow = run_child({fs::canonical("/proc/self/exe").string(), "--flow", folder.string(), "--device", device,
+                                     "--precision", precision, "--cuda-graphs", graphs ? "on" : "off", "--flow-edits",
+                                     std::to_string(edits)});
+    if (flow.status != 0) fail(shape.name, "the flow failed: " + flow.out);
+    row["flow"] = json::parse(flow.out.substr(flow.out.rfind('\n') + 1));
+    row["flow"]["peak_rss_mb"] = flow.peak_rss_mb;
+    std::string app_rss = "-", app_edit = "-", cli_rss = "-", cli_s = "-";
+    if (clicks > 0 && device == "cpu") {
+      if (const auto app = measure_gui(folder, clicks); app && app->status == 0) {
+        row["app"] = {{"output", app->out}, {"peak_rss_mb", app->peak_rss_mb}};
+        app_rss = fmt(app->peak_rss_mb / 1024.0, "%.2f GB");
+        const auto at = app->out.find("edit-to-result in the worker p50 ");
+        if (at != std::string::npos) app_edit = fmt(std::stod(app->out.substr(at + 33)) / 1000.0, "%.2f s");
+      }
+    }
+    if (cli) {
+      const ChildRun infer = run_child({sibling("msnlens-cli").string(), "infer", "--model", folder.string(), "--image",
+                                        (fs::path(MSNLENS_SOURCE_DIR) / "resources/images/chelsea.png").string(), "--device", device});
+      if (infer.status == 0) {
+        row["cli_infer"] = {{"peak_rss_mb", infer.peak_rss_mb}, {"seconds", infer.seconds}};
+        cli_rss = fmt(infer.peak_rss_mb / 1024.0, "%.2f GB");
+        cli_s = fmt(infer.seconds, "%.1f");
+      }
+    }
+    const json& f = row["flow"];
+    auto ms = [&](const char* key) { return fmt(f[key].get<double>(), "%.1f ms"); };
+    std::printf("%-9s %-8d %7.2f %8.2f %11s %12s %9s %9s %9s %9s %9s %9s %12s %9s %7s\n", (shape.name + (graphs ? "+g" : "")).c_str(), f["patches"].get<int>(),
+                f["load_ms"].get<double>() / 1000.0, f["first_ms"].get<double>() / 1000.0, ms("edit_one_ms").c_str(),
+                ms("edit_half_ms").c_str(), ms("layer_ms").c_str(), ms("overview_ms").c_str(), ms("rollout_ms").c_str(),
+                ms("lens_ms").c_str(), fmt(flow.peak_rss_mb / 1024.0, "%.2f GB").c_str(), app_rss.c_str(), app_edit.c_str(),
+                cli_rss.c_str(), cli_s.c_str());
+    std::fflush(stdout);
+    rows.push_back(row);
+    for (const char* file : {"model.safetensors", "config.json", "preprocessor_config.json"}) fs::remove(folder / file);
+    fs::remove(folder);
   }
-  remove_scratch(model);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  if (!json_out.empty()) write_json_file(json_out, {{"device", device}, {"shapes", rows}});
 }
 
 // --profile: self time per ATen operator for one batch-1 forward with attention maps.
-void print_profile(const BenchModel& m, const std::string& device, Precision precision, int warmup, int iters) {
+void print_profile(const BenchModel& m, const std::string& device, Precision precision, int warmup, int iters, bool maps) {
   const InferenceSession session(m.loaded, {device, precision, false});
   const ViTMSNConfig& config = session.model().config();
   const at::Tensor pixels = at::randn({1, config.num_channels, config.image_size, config.image_size});
+  // By default the forward the app's views run: no maps (recomputed per view), hidden states kept.
   ForwardOptions options;
-  options.output_hidden_states = false;
+  options.output_attentions = maps;
+  options.output_hidden_states = !maps;
   for (int i = 0; i < warmup; ++i) session.run(pixels, options);
   const auto start = Clock::now();
   {
@@ -203,8 +374,8 @@ void print_profile(const BenchModel& m, const std::string& device, Precision pre
     for (int i = 0; i < iters; ++i) session.run(pixels, options);
   }
   const double wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / iters;
-  std::printf("\n%s bs1 %s +attn on %s: %.2f ms per forward while profiled; self time per operator:\n", m.name.c_str(),
-              to_string(precision), session.device().str().c_str(), wall);
+  std::printf("\n%s bs1 %s %s on %s: %.2f ms per forward while profiled; self time per operator:\n", m.name.c_str(),
+              to_string(precision), maps ? "+attn" : "as the app runs it", session.device().str().c_str(), wall);
   double shown = 0;
   const auto totals = OpProfile::totals();
   for (std::size_t i = 0; i < totals.size() && i < 14; ++i) {
@@ -215,22 +386,23 @@ void print_profile(const BenchModel& m, const std::string& device, Precision pre
   std::printf("  %-36s %7.2f ms  %5.1f%%\n", "(other operators and glue)", wall - shown, 100.0 * (wall - shown) / wall);
 }
 
-std::string fmt(double v, const char* f = "%.2f") {
-  char b[32];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 int run(int argc, char** argv) {
   CLI::App app{"msnlens-bench: engine latency beside PyTorch eager, same weights, same inputs"};
   std::string model_path, device = "cpu", json_out, python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  std::vector<std::string> models = {"vit-s", "vit-b"};
-  int warmup = 3, iters = 20;
-  bool no_reference = false, full = false, profile = false;
+  std::vector<std::string> models = {"small", "base"}, shapes;
+  std::string flow_model, precision = "auto";
+  int warmup = 3, iters = 20, flow_edits = 5;
+  bool cli_rss = false;
+  bool no_reference = false, full = false, profile = false, profile_maps = false;
   int gui_clicks = 30;
   std::string graphs = "both";
   app.add_option("--model", model_path, "also benchmark this checkpoint");
-  app.add_option("--models", models, "random-weight shapes to run: vit-s, vit-b")->delimiter(',');
+  app.add_option("--models", models, "random-weight shapes to run: small, base, large, base-4, large-7 (vit-s, vit-b)")->delimiter(',');
+  app.add_option("--shapes", shapes, "the app's path at these released shapes: load, first result, mask edits, peak RSS")->delimiter(',');
+  app.add_option("--flow-edits", flow_edits, "--shapes: mask edits timed per kind")->check(CLI::Range(1, 1000));
+  app.add_flag("--cli-rss", cli_rss, "--shapes: also the peak RSS of msnlens-cli infer (fp32)");
+  app.add_option("--flow", flow_model, "(internal) run the Workbench flow on this model folder and print one JSON line");
+  app.add_option("--precision", precision, "--shapes / --flow: auto, fp32, bf16 or fp16");
   app.add_option("--device", device, "cpu, cuda or auto");
   app.add_option("--warmup", warmup, "untimed runs per case")->check(CLI::Range(0, 1000));
   app.add_option("--iters", iters, "timed runs per case")->check(CLI::Range(1, 100000));
@@ -239,24 +411,31 @@ int run(int argc, char** argv) {
   app.add_flag("--no-reference", no_reference, "skip the PyTorch eager reference");
   app.add_flag("--full", full, "every combination instead of the standard cases");
   app.add_flag("--profile", profile, "only print where a batch-1 forward spends its time, per operator");
-  app.add_option("--cuda-graphs", graphs, "on CUDA: on, off or both")->check(CLI::IsMember({"on", "off", "both"}));
+  app.add_flag("--profile-maps", profile_maps, "--profile a forward that returns every attention map");
+  app.add_option("--cuda-graphs", graphs, "on CUDA: on, off or both (--shapes: on or off)")->check(CLI::IsMember({"on", "off", "both"}));
   app.add_option("--gui-clicks", gui_clicks, "patch toggles for the app's click-to-repaint measure (0: skip)");
   CLI11_PARSE(app, argc, argv);
+  if (!flow_model.empty()) return run_flow(flow_model, device, precision, flow_edits, graphs == "on");
 
   const fs::path dir = fs::temp_directory_path() / ("msnlens-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::vector<BenchModel> bench_models;
+  if (!shapes.empty()) {
+    run_shapes(shapes, device, precision, graphs == "on", flow_edits, gui_clicks, cli_rss, dir, json_out);
+    remove_scratch(dir);
+    return 0;
+  }
+  std::uint64_t seed = 0;
   for (const auto& m : models) {
-    if (m == "vit-s") bench_models.push_back(random_model("ViT-S/16", vit_small_16(), 0, dir));
-    else if (m == "vit-b") bench_models.push_back(random_model("ViT-B/16", vit_base_16(), 1, dir));
-    else fail("--models", "unknown model \"" + m + "\" (use vit-s, vit-b)");
+    const ReleasedShape& shape = released_shape(m);
+    bench_models.push_back(random_model(shape.title, shape.config, seed++, dir));
   }
   if (!model_path.empty()) bench_models.push_back({fs::path(model_path).filename().string(), load_model(model_path), {}});
 
   const at::Device dev = resolve_device(device);
   const Precision fast = default_precision(dev);
   if (profile) {
-    for (const auto& m : bench_models) print_profile(m, device, fast, warmup, iters);
+    for (const auto& m : bench_models) print_profile(m, device, fast, warmup, iters, profile_maps);
     remove_scratch(dir);
     return 0;
   }
@@ -346,9 +525,17 @@ int run(int argc, char** argv) {
     out.push_back(j);
   }
   std::cout << std::flush;
-  const std::string gui = gui_clicks > 0 && !dev.is_cuda() ? measure_gui(dir, gui_clicks) : "";
+  std::string gui;
+  if (gui_clicks > 0 && !dev.is_cuda()) {
+    const fs::path model = dir / "vit-msn-small";
+    write_random_checkpoint(released_shape("small"), model);
+    if (const auto run = measure_gui(model, gui_clicks)) gui = run->out;
+    for (const char* file : {"model.safetensors", "config.json", "preprocessor_config.json"}) fs::remove(model / file);
+    fs::remove(model);
+  }
   if (!gui.empty()) std::cout << "\nthe app, ViT-S/16 (random weights), " << gui << "\n";
-  if (!json_out.empty()) std::ofstream(json_out) << json{{"device", dev.str()}, {"cores", available_cores()}, {"cases", out}, {"app_click_to_repaint", gui}}.dump(2) << "\n";
+  if (!json_out.empty())
+    write_json_file(json_out, {{"device", dev.str()}, {"cores", available_cores()}, {"cases", out}, {"app_click_to_repaint", gui}});
   remove_scratch(dir);
   return 0;
 }

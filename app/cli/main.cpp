@@ -3,8 +3,11 @@
 //   msnlens-cli infer --model PATH [--config FILE] (--image FILE | --inputs FILE.safetensors)
 //                     [--interpolate-pos-encoding] [--topk K] [--device auto|cpu|cuda]
 //                     [--precision fp32|bf16|fp16] [--fewshot FILE] [--json OUT.json] [--tensors OUT.safetensors]
+//                     [--mask PATCHES|random:R[:SEED]|focal:R[:SEED] [--mask-mode drop|token|gray|blur]]
 //   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
 //                     [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
+//   msnlens-cli fewshot --model PATH|pixels --train IDX|FOLDER [--test ...] [--k 1,2,5,10] [--save FILE]
+//   msnlens-cli random-model --shape small|base|large|base-4|large-7 --out DIR
 // Every failure is one line on stderr naming the file and the problem, and exit status 1.
 
 #include <CLI/CLI.hpp>
@@ -22,8 +25,11 @@
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "common/json_file.h"
-#include "engine/inference_session.h"
+#include "analysis/predictions.h"
+#include "engine/analyzer.h"
 #include "engine/few_shot.h"
+#include "engine/inference_session.h"
+#include "engine/workbench.h"
 #include "model/random_init.h"
 #include "train/idx_file.h"
 #include "train/trainer.h"
@@ -53,14 +59,10 @@ struct Args {
   int seeds = 5;
   bool random_init = false;
   std::string device = "auto", precision = "fp32";
+  std::string mask, mask_mode = "drop", shape;
   bool interpolate = false;
   int topk = 5;
 };
-
-void write_json(const std::string& path, const json& j) {
-  std::ofstream out(path);
-  if (!out || !(out << j.dump(2) << "\n")) fail(path, "cannot write");
-}
 
 std::string human_bytes(std::uint64_t n) {
   char buf[32];
@@ -96,7 +98,7 @@ void print_summary(const LoadedModel& m) {
 int run_info(const Args& a) {
   const LoadedModel m = load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config));
   print_summary(m);
-  if (!a.json_out.empty()) write_json(a.json_out, m.summary_json());
+  if (!a.json_out.empty()) write_json_file(a.json_out, m.summary_json());
   return 0;
 }
 
@@ -115,114 +117,204 @@ at::Tensor read_inputs(const std::string& path, ForwardOptions& options) {
   return pixels.to(at::kFloat);
 }
 
-void write_tensors(const std::string& path, const at::Tensor& pixels, const ModelOutput& out) {
-  std::vector<std::pair<std::string, at::Tensor>> t = {{"pixel_values", pixels}, {"last_hidden_state", out.last_hidden_state}};
-  for (std::size_t i = 0; i < out.hidden_states.size(); ++i) t.emplace_back("hidden_states." + std::to_string(i), out.hidden_states[i]);
-  for (std::size_t i = 0; i < out.attentions.size(); ++i) t.emplace_back("attentions." + std::to_string(i), out.attentions[i]);
-  if (out.logits.defined()) t.emplace_back("logits", out.logits);
-  if (out.projection.defined()) t.emplace_back("projection", out.projection);
-  if (out.prototype_probs.defined()) t.emplace_back("prototype_probs", out.prototype_probs);
-  for (auto& [name, tensor] : t) tensor = tensor.to(at::kFloat);
-  write_safetensors(path, t, {{"producer", "msnlens-cli"}});
+// --mask: "3,17,40" (patch indices), "random:RATIO[:SEED]" or "focal:RATIO[:SEED]".
+PatchMask parse_mask(const std::string& spec, int rows, int cols) {
+  const auto colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  try {
+    if (kind == "random" || kind == "focal") {
+      const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
+      const auto second = rest.find(':');
+      const double ratio = std::stod(rest.substr(0, second));
+      const std::uint64_t seed = second == std::string::npos ? 0 : std::stoull(rest.substr(second + 1));
+      if (!(ratio >= 0.0 && ratio <= 1.0)) fail("--mask", "ratio " + rest.substr(0, second) + " is not in 0..1");
+      return kind == "random" ? PatchMask::random(rows, cols, ratio, seed) : PatchMask::focal(rows, cols, ratio, seed);
+    }
+    PatchMask mask(rows, cols);
+    std::stringstream list(spec);
+    for (std::string item; std::getline(list, item, ',');) {
+      const int p = std::stoi(item);
+      if (p < 0 || p >= mask.size()) fail("--mask", "patch " + item + " is outside 0.." + std::to_string(mask.size() - 1));
+      mask.set(p, true);
+    }
+    return mask;
+  } catch (const std::logic_error&) {  // stod / stoi
+    fail("--mask", "\"" + spec + "\" is not a patch list, random:RATIO[:SEED] or focal:RATIO[:SEED]");
+  }
+}
+
+json scored_json(const std::vector<Scored>& scored, const char* score_name = "score") {
+  json out = json::array();
+  for (const Scored& s : scored) out.push_back({{"index", s.index}, {"label", s.label}, {score_name, s.score}});
+  return out;
+}
+
+void print_scored(const std::string& heading, const std::vector<Scored>& scored, bool with_index = false) {
+  std::cout << heading << "\n";
+  for (const Scored& s : scored) {
+    char line[64];
+    std::snprintf(line, sizeof line, "  %6.2f%%  ", 100.0 * s.score);
+    std::cout << line << s.label << (with_index ? " (" + std::to_string(s.index) + ")" : "") << "\n";
+  }
+}
+
+// What `infer` ran, whichever way its input came.
+struct Inference {
+  json model;  // the summary `info --json` writes
+  std::string device, device_name, precision;
+  bool has_classifier = false, has_prototypes = false;
+  std::size_t config_labels = 0;  // listed in the config, with or without classifier weights
+  Predictor predictor;
+  Readout unmasked;
+  std::optional<Readout> masked;
+  PatchMask mask;
+  MaskMode mode = MaskMode::DropTokens;
+  std::vector<std::int64_t> input_shape;
+  std::string few_shot_file;
+  double load_ms = 0, preprocess_ms = 0, inference_ms = 0;
+};
+
+// --fewshot FILE, else the classes shipped beside a model without a classifier.
+std::string classes_for(const Args& a, bool has_classifier) {
+  if (!a.few_shot.empty() || has_classifier) return a.few_shot;
+  return Workbench::shipped_few_shot(a.model);
+}
+
+// --image: the app's own path (the Workbench), so what is printed is what the app shows.
+Inference infer_image(const Args& a) {
+#if MSNLENS_HAVE_IMAGEIO
+  Inference r;
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = a.device;
+  options.precision = a.precision;
+  options.config_file = a.config;
+  const ModelDescription& d = bench.load_model(a.model, options);
+  r.load_ms = d.load_ms;
+  const auto t1 = Clock::now();
+  bench.add_image(1, read_image(a.image));
+  r.preprocess_ms = ms_since(t1);
+  const auto t2 = Clock::now();
+  r.unmasked = *bench.view(1, {}, MaskMode::DropTokens);
+  r.inference_ms = ms_since(t2);
+  if (!a.mask.empty()) {
+    const std::optional<MaskMode> mode = parse_mask_mode(a.mask_mode);
+    if (!mode) fail("--mask-mode", "\"" + a.mask_mode + "\" is not drop, token, gray or blur");
+    r.mode = *mode;
+    r.mask = parse_mask(a.mask, d.grid_rows, d.grid_cols);
+    r.masked = *bench.view(1, r.mask, r.mode);
+  }
+  r.few_shot_file = classes_for(a, d.has_classifier);
+  if (!r.few_shot_file.empty()) bench.load_few_shot(r.few_shot_file);
+  if (!a.tensors_out.empty()) bench.write_tensors(1, r.mask, r.mode, a.tensors_out);
+  r.model = json::parse(d.summary_json);
+  r.device = d.device;
+  r.device_name = d.device_name;
+  r.precision = d.precision;
+  r.has_classifier = d.has_classifier;
+  r.has_prototypes = d.has_prototypes;
+  r.config_labels = r.model["config"].value("id2label", json::object()).size();
+  r.predictor = bench.predictor();
+  r.input_shape = {1, 3, d.image_size, d.image_size};
+  return r;
+#else
+  fail(a.image, "this build has no image decoding (OpenCV was not found); use --inputs");
+#endif
+}
+
+// --inputs: tensors as the fixtures give them (head_mask, bool_masked_pos, keep_patches).
+Inference infer_tensors(const Args& a) {
+  Inference r;
+  const auto t0 = Clock::now();
+  const InferenceSession session(load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config)),
+                                 {a.device, parse_precision_option(a.precision)});
+  r.load_ms = ms_since(t0);
+  ForwardOptions options;
+  options.interpolate_pos_encoding = a.interpolate;
+  const at::Tensor pixels = read_inputs(a.inputs, options);
+  const auto t2 = Clock::now();
+  options.output_attentions = false;
+  options.output_hidden_states = false;
+  r.unmasked = readouts(session.forward(pixels, options)).front();
+  r.inference_ms = ms_since(t2);
+  if (!a.tensors_out.empty()) write_forward_tensors(session, pixels, options, a.tensors_out);
+  const ViTMSNModel& model = session.model();
+  r.model = session.loaded().summary_json();
+  r.device = session.device().str();
+  r.device_name = session.device_name();
+  r.precision = to_string(session.precision());
+  r.has_classifier = model.has_classifier();
+  r.has_prototypes = model.has_prototypes();
+  r.config_labels = model.config().id2label.size();
+  std::vector<std::string> labels;
+  for (std::int64_t i = 0; i < model.num_labels(); ++i) labels.push_back(model.config().label(i));
+  r.few_shot_file = classes_for(a, model.has_classifier());
+  const LinearHead few_shot =
+      r.few_shot_file.empty() ? LinearHead{} : FewShotClassifier::load_for(r.few_shot_file, model.config().hidden_size).linear_head();
+  r.predictor = Predictor(labels, static_cast<int>(model.num_prototypes()), few_shot);
+  r.input_shape = pixels.sizes().vec();
+  return r;
 }
 
 int run_infer(const Args& a) {
   if (a.image.empty() == a.inputs.empty()) fail("infer", "give exactly one of --image or --inputs");
-  const auto t0 = Clock::now();
-  const InferenceSession session(load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config)), {a.device, parse_precision_option(a.precision)});
-  const double load_ms = ms_since(t0);
-
-  ForwardOptions options;
-  options.interpolate_pos_encoding = a.interpolate;
-  const auto t1 = Clock::now();
-  at::Tensor pixels;
-  if (!a.inputs.empty()) {
-    pixels = read_inputs(a.inputs, options);
-  } else {
-#if MSNLENS_HAVE_IMAGEIO
-    pixels = session.preprocess(read_image(a.image));
-#else
-    fail(a.image, "this build has no image decoding (OpenCV was not found); use --inputs");
-#endif
-  }
-  const double preprocess_ms = ms_since(t1);
-
-  const auto t2 = Clock::now();
-  const ModelOutput out = session.run(pixels, options);
-  const double inference_ms = ms_since(t2);
-
-  const ViTMSNModel& model = session.model();
-  const std::vector<Prediction> preds =
-      model.has_classifier() ? top_k(out.logits[0], a.topk, model.config()) : std::vector<Prediction>{};
-  // Without a classifier, the classes shipped with the model (or --fewshot FILE) rank instead.
-  json few_shot = json::array();
-  std::string few_shot_file = a.few_shot;
-  if (const fs::path shipped = shipped_few_shot_path(a.model); few_shot_file.empty() && !model.has_classifier() && fs::exists(shipped))
-    few_shot_file = shipped.string();
-  if (!few_shot_file.empty()) {
-    const FewShotClassifier head = FewShotClassifier::load_for(few_shot_file, model.config().hidden_size);
-    const at::Tensor probs = head.predict(out.cls_embedding().to(at::kFloat).cpu())[0];
-    const auto best = probs.topk(std::min<std::int64_t>(a.topk, probs.size(0)));
-    for (std::int64_t i = 0; i < std::get<1>(best).size(0); ++i) {
-      const std::int64_t c = std::get<1>(best)[i].item<std::int64_t>();
-      few_shot.push_back({{"index", c}, {"label", head.classes[static_cast<std::size_t>(c)]}, {"score", std::get<0>(best)[i].item<double>()}});
-    }
-  }
-  json prototypes = json::array();
-  if (model.has_prototypes()) {
-    const auto best = out.prototype_probs[0].topk(std::min<std::int64_t>(a.topk, model.num_prototypes()));
-    for (std::int64_t i = 0; i < std::get<1>(best).size(0); ++i)
-      prototypes.push_back({{"index", std::get<1>(best)[i].item<std::int64_t>()},
-                            {"probability", std::get<0>(best)[i].item<double>()}});
-  }
+  if (!a.mask.empty() && a.image.empty()) fail("--mask", "masks apply to --image; --inputs carry their own");
+  const Inference r = a.image.empty() ? infer_tensors(a) : infer_image(a);
+  const Predictor& p = r.predictor;
+  const std::vector<Scored> classes = p.top_k(r.unmasked, PredictionSource::Classifier, a.topk);
+  const std::vector<Scored> few_shot = p.top_k(r.unmasked, PredictionSource::FewShot, a.topk);
+  const std::vector<Scored> prototypes = p.top_k(r.unmasked, PredictionSource::Prototypes, a.topk);
+  const std::string source = a.image.empty() ? a.inputs : a.image;
+  std::optional<MaskingResponse> response;
+  if (r.masked) response = masking_response(r.unmasked, *r.masked, p, p.preferred());
 
   if (a.json_out.empty()) {
-    const std::string source = a.image.empty() ? a.inputs : a.image;
-    if (model.has_classifier()) {
-      std::cout << "top-" << preds.size() << " for " << source << ":\n";
-      for (const auto& p : preds) {
-        char line[64];
-        std::snprintf(line, sizeof line, "  %6.2f%%  ", 100.0 * p.score);
-        std::cout << line << p.label << " (" << p.index << ")\n";
-      }
+    if (r.has_classifier) {
+      print_scored("top-" + std::to_string(classes.size()) + " for " + source + ":", classes, true);
     } else {
       std::cout << "no classifier: this checkpoint has no trained classification head, so it predicts no labels";
-      if (!model.config().id2label.empty()) std::cout << " (the " << model.config().id2label.size() << " labels in its config belong to no weights)";
+      if (r.config_labels > 0) std::cout << " (the " << r.config_labels << " labels in its config belong to no weights)";
       std::cout << ".\n";
-      if (!few_shot.empty()) {
-        std::cout << "top few-shot classes (" << few_shot_file << ") for " << source << ":\n";
-        for (const auto& p : few_shot) {
-          char line[64];
-          std::snprintf(line, sizeof line, "  %6.2f%%  ", 100.0 * p["score"].get<double>());
-          std::cout << line << p["label"].get<std::string>() << "\n";
-        }
-      }
-      if (model.has_prototypes()) {
-        std::cout << "top MSN prototypes for " << source << ":\n";
-        for (const auto& p : prototypes) {
-          char line[64];
-          std::snprintf(line, sizeof line, "  %6.2f%%  prototype %lld\n", 100.0 * p["probability"].get<double>(),
-                        static_cast<long long>(p["index"].get<std::int64_t>()));
-          std::cout << line;
-        }
+      if (!few_shot.empty()) print_scored("top few-shot classes (" + r.few_shot_file + ") for " + source + ":", few_shot);
+      if (!prototypes.empty()) print_scored("top MSN prototypes for " + source + ":", prototypes);
+    }
+    if (response) {
+      char line[160];
+      std::snprintf(line, sizeof line, "masked %d of %d patches (%s): CLS cosine similarity to unmasked %.4f", r.mask.count(),
+                    r.mask.size(), to_string(r.mode), response->cls_cosine);
+      std::cout << line << "\n";
+      if (response->top1_before && response->top1_after)
+        std::cout << "top-1 " << (response->top1_before->index == response->top1_after->index ? "unchanged: " + response->top1_after->label
+                                                                                            : "changed: " + response->top1_before->label + " -> " + response->top1_after->label)
+                  << "\n";
+      if (response->prototype_kl) {
+        std::snprintf(line, sizeof line, "prototype KL(unmasked || masked) %.4f nats; top prototype %d -> %d", *response->prototype_kl,
+                      response->prototype_before, response->prototype_after);
+        std::cout << line << "\n";
       }
     }
   } else {
-    json top = json::array();
-    for (const auto& p : preds) top.push_back({{"index", p.index}, {"label", p.label}, {"score", p.score}});
-    json report = {{"model", session.loaded().summary_json()},
-                   {"device", session.device().str()},
-                   {"device_name", session.device_name()},
-                   {"precision", to_string(session.precision())},
-                   {"input", a.image.empty() ? a.inputs : a.image},
-                   {"input_shape", pixels.sizes().vec()},
-                   {"topk", top},
-                   {"timings_ms", {{"load", load_ms}, {"preprocess", preprocess_ms}, {"inference", inference_ms}}}};
-    if (model.has_prototypes()) report["prototypes"] = prototypes;
-    if (!few_shot.empty()) report["fewshot"] = {{"file", few_shot_file}, {"topk", few_shot}};
-    write_json(a.json_out, report);
+    json report = {{"model", r.model},
+                   {"device", r.device},
+                   {"device_name", r.device_name},
+                   {"precision", r.precision},
+                   {"input", source},
+                   {"input_shape", r.input_shape},
+                   {"topk", scored_json(classes)},
+                   {"timings_ms", {{"load", r.load_ms}, {"preprocess", r.preprocess_ms}, {"inference", r.inference_ms}}}};
+    if (r.has_prototypes) report["prototypes"] = scored_json(prototypes, "probability");
+    if (!few_shot.empty()) report["fewshot"] = {{"file", r.few_shot_file}, {"topk", scored_json(few_shot)}};
+    if (response) {
+      json patches = json::array();
+      for (int i = 0; i < r.mask.size(); ++i)
+        if (r.mask.masked(i)) patches.push_back(i);
+      json masked = {{"patches", patches}, {"mode", to_string(r.mode)}, {"cls_cosine", response->cls_cosine},
+                     {"topk", scored_json(p.top_k(*r.masked, p.preferred(), a.topk))}};
+      if (response->prototype_kl) masked["prototype_kl"] = *response->prototype_kl;
+      report["masked"] = masked;
+    }
+    write_json_file(a.json_out, report);
   }
-  if (!a.tensors_out.empty()) write_tensors(a.tensors_out, pixels, out);
   return 0;
 }
 
@@ -437,7 +529,7 @@ int run_fewshot(const Args& a) {
     std::cout << "few-shot classes (" << k << " examples each) saved to " << a.save_head << "\n";
   }
   if (!a.json_out.empty())
-    write_json(a.json_out, {{"model", a.model}, {"random_init", a.random_init}, {"train", a.train}, {"test", a.test}, {"results", results}});
+    write_json_file(a.json_out, {{"model", a.model}, {"random_init", a.random_init}, {"train", a.train}, {"test", a.test}, {"results", results}});
   return 0;
 }
 
@@ -465,6 +557,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
   infer->add_option("--fewshot", a.few_shot, "rank these few-shot classes (default: the model's classes.fewshot when it has no classifier)");
   infer->add_option("--tensors", a.tensors_out, "write every output tensor (float32 safetensors) here");
+  infer->add_option("--mask", a.mask, "also run a masked view: patch list \"3,17,40\", random:RATIO[:SEED] or focal:RATIO[:SEED]");
+  infer->add_option("--mask-mode", a.mask_mode, "how masked patches are hidden: drop (MSN, default), token, gray or blur")
+      ->check(CLI::IsMember({"drop", "token", "gray", "blur"}));
+  CLI::App* random_model = app.add_subcommand("random-model", "write a random-weight Hugging Face folder in a released ViT-MSN shape");
+  random_model->add_option("--shape", a.shape, "small, base, large, base-4 or large-7 (facebook/vit-msn-*)")->required();
+  random_model->add_option("--out", a.out, "folder to write")->required();
   CLI::App* pretrain = app.add_subcommand("pretrain", "pretrain a ViT with MSN on unlabelled images");
   pretrain->add_option("--data", a.data, "IDX image file (Fashion-MNIST) or a folder of images")->required();
   pretrain->add_option("--out", a.out, "folder for checkpoints and the trained model")->required();
@@ -492,6 +590,12 @@ int main(int argc, char** argv) {
   try {
     if (pretrain->parsed()) return run_pretrain(a);
     if (fewshot->parsed()) return run_fewshot(a);
+    if (random_model->parsed()) {
+      const ReleasedShape& shape = released_shape(a.shape);
+      write_random_checkpoint(shape, a.out);
+      std::cout << shape.title << " (facebook/vit-msn-" << shape.name << " shape, random weights) written to " << a.out << "\n";
+      return 0;
+    }
     return info->parsed() ? run_info(a) : run_infer(a);
   } catch (const Error& e) {
     std::cerr << "msnlens-cli: " << e.what() << "\n";

@@ -113,33 +113,53 @@ SafetensorsContent read_safetensors(const MappedFilePtr& file) {
   return out;
 }
 
-void write_safetensors(const std::filesystem::path& path,
-                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, const std::vector<Entry>& entries,
+                                     const std::map<std::string, std::string>& metadata)
+    : path_(path), entries_(entries) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::vector<at::Tensor> data;
   std::uint64_t offset = 0;
-  for (const auto& [key, tensor] : tensors) {
-    const at::Tensor t = tensor.to(at::kCPU).contiguous();
-    const auto bytes = static_cast<std::uint64_t>(t.nbytes());
-    header[key] = {{"dtype", dtype_name(t.scalar_type(), path.string() + ": " + key)},
-                   {"shape", t.sizes().vec()},
-                   {"data_offsets", {offset, offset + bytes}}};
+  for (const Entry& e : entries_) {
+    const auto bytes = static_cast<std::uint64_t>(checked_numel(e.shape, path_.string() + ": " + e.name)) *
+                       static_cast<std::uint64_t>(c10::elementSize(e.dtype));
+    header[e.name] = {{"dtype", dtype_name(e.dtype, path_.string() + ": " + e.name)},
+                      {"shape", e.shape},
+                      {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    data.push_back(t);
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) fail(path.string(), "cannot open for writing");
+  out_.open(path_, std::ios::binary | std::ios::trunc);
+  if (!out_) fail(path_.string(), "cannot open for writing");
   std::uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<std::uint8_t>(text.size() >> (8 * i));
-  out.write(reinterpret_cast<const char*>(len), 8);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const auto& t : data)
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
-  if (!out.flush()) fail(path.string(), "write failed");
+  out_.write(reinterpret_cast<const char*>(len), 8);
+  out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+void SafetensorsWriter::write(const at::Tensor& tensor) {
+  if (next_ >= entries_.size()) fail(path_.string(), "more tensors written than declared");
+  const Entry& e = entries_[next_++];
+  const at::Tensor t = tensor.to(at::kCPU).contiguous();
+  if (t.scalar_type() != e.dtype || t.sizes().vec() != e.shape) fail(path_.string() + ": " + e.name, "differs from its declared dtype or shape");
+  out_.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  if (!out_) fail(path_.string(), "write failed");
+}
+
+void SafetensorsWriter::finish() {
+  if (next_ != entries_.size()) fail(path_.string(), std::to_string(entries_.size() - next_) + " declared tensors were not written");
+  if (!out_.flush()) fail(path_.string(), "write failed");
+  out_.close();
+}
+
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<SafetensorsWriter::Entry> entries;
+  for (const auto& [key, t] : tensors) entries.push_back({key, t.scalar_type(), t.sizes().vec()});
+  SafetensorsWriter writer(path, entries, metadata);
+  for (const auto& [key, t] : tensors) writer.write(t);
+  writer.finish();
 }
 
 }  // namespace msnlens

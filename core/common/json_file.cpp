@@ -21,4 +21,9 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
   }
 }
 
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+  std::ofstream out(path);
+  if (!out || !(out << j.dump(2) << "\n") || !out.flush()) fail(path.string(), "cannot write");
+}
+
 }  // namespace msnlens

@@ -15,6 +15,8 @@ constexpr std::uintmax_t kMaxJsonFileBytes = 64u << 20;
 
 // Reads and parses a JSON file; throws Error naming it when missing, huge or invalid.
 nlohmann::json read_json_file(const std::filesystem::path& path);
+// Writes `j` indented, with a final newline; throws Error naming the file when it cannot.
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j);
 
 // Sets `out` from j[key] when present and not null; a value of the wrong JSON type is an Error
 // naming "<where>: field \"key\"". T is bool, an integer, a floating point type or std::string.

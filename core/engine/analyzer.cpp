@@ -3,8 +3,10 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
+#include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "imaging/patch_fill.h"
 
@@ -20,15 +22,50 @@ std::vector<float> host_vector(const at::Tensor& t) {
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
-// Heads (dimension 0) combined into one map.
+// Heads (dimension 0) combined into one map. Max and min go head by head: LibTorch's
+// reduction over the outer dimension is several times slower than elementwise passes.
 at::Tensor fuse(const at::Tensor& per_head, HeadFusion fusion, int head) {
+  const std::int64_t heads = per_head.size(0);
   switch (fusion) {
-    case HeadFusion::Single: return per_head[std::clamp<std::int64_t>(head, 0, per_head.size(0) - 1)];
-    case HeadFusion::Mean: return per_head.mean(0);
-    case HeadFusion::Max: return std::get<0>(per_head.max(0));
-    case HeadFusion::Min: return std::get<0>(per_head.min(0));
+    case HeadFusion::Single: return per_head[std::clamp<std::int64_t>(head, 0, heads - 1)];
+    case HeadFusion::Mean: return per_head.sum(0).div_(static_cast<double>(heads));
+    case HeadFusion::Max:
+    case HeadFusion::Min: {
+      at::Tensor out = per_head[0].clone();
+      for (std::int64_t h = 1; h < heads; ++h)
+        fusion == HeadFusion::Max ? at::maximum_out(out, out, per_head[h]) : at::minimum_out(out, out, per_head[h]);
+      return out;
+    }
   }
   return per_head.mean(0);
+}
+
+// The k-th smallest (1-based) of n non-negative floats, and how many are smaller: radix
+// selection on the bit patterns (which order like non-negative values), two histogram passes
+// instead of LibTorch's single-threaded quickselect (0.5 s on one ViT-B/4 map).
+std::pair<float, std::size_t> kth_smallest_nonnegative(const float* v, std::size_t n, std::size_t k) {
+  std::vector<std::size_t> hist(std::size_t{1} << 16);
+  auto bits = [](float f) {
+    std::uint32_t b;
+    std::memcpy(&b, &f, sizeof b);
+    return b;
+  };
+  auto pick = [&](std::size_t& rank, std::size_t& below) {  // the bin holding the rank-th value
+    std::size_t bin = 0;
+    while (hist[bin] < rank) rank -= hist[bin], below += hist[bin], ++bin;
+    return static_cast<std::uint32_t>(bin);
+  };
+  for (std::size_t i = 0; i < n; ++i) ++hist[bits(v[i]) >> 16];
+  std::size_t rank = k, below = 0;
+  const std::uint32_t high = pick(rank, below);
+  std::fill(hist.begin(), hist.end(), 0);
+  for (std::size_t i = 0; i < n; ++i)
+    if (const std::uint32_t b = bits(v[i]); b >> 16 == high) ++hist[b & 0xFFFF];
+  const std::uint32_t low = pick(rank, below);
+  const std::uint32_t pattern = high << 16 | low;
+  float value;
+  std::memcpy(&value, &pattern, sizeof value);
+  return {value, below};
 }
 
 // vit-explain's discard: the lowest floor(ratio * n) entries of the fused map set to zero,
@@ -37,6 +74,19 @@ void discard_lowest(at::Tensor& fused, float ratio) {
   at::Tensor flat = fused.view({-1});
   const auto drop = static_cast<std::int64_t>(static_cast<double>(flat.numel()) * std::clamp(ratio, 0.0f, 1.0f));
   if (drop <= 0) return;
+  if (flat.is_cpu()) {
+    float* v = flat.data_ptr<float>();
+    const auto n = static_cast<std::size_t>(flat.numel());
+    const auto [threshold, below] = kth_smallest_nonnegative(v, n, static_cast<std::size_t>(drop));
+    std::size_t tied = static_cast<std::size_t>(drop) - below;  // of the values equal to the threshold
+    const float keep = v[0];
+    for (std::size_t i = 0; i < n; ++i) {
+      if (v[i] < threshold) v[i] = 0.0f;
+      else if (v[i] == threshold && tied > 0) v[i] = 0.0f, --tied;
+    }
+    v[0] = keep;
+    return;
+  }
   const at::Tensor threshold = std::get<0>(flat.kthvalue(drop));
   at::Tensor zero = flat.lt(threshold);
   const std::int64_t missing = drop - zero.sum().item<std::int64_t>();
@@ -49,7 +99,7 @@ void discard_lowest(at::Tensor& fused, float ratio) {
 }
 
 // Every row of CLS embeddings [N, D] and of the heads' outputs on them, one host copy each.
-std::vector<Readout> readouts(const HeadOutputs& heads, const at::Tensor& cls) {
+std::vector<Readout> readout_rows(const HeadOutputs& heads, const at::Tensor& cls) {
   const std::int64_t n = cls.size(0);
   auto rows = [n](const at::Tensor& t) {
     std::vector<std::vector<float>> out(static_cast<std::size_t>(n));
@@ -70,6 +120,45 @@ std::vector<Readout> readouts(const HeadOutputs& heads, const at::Tensor& cls) {
 
 }  // namespace
 
+std::vector<Readout> readouts(const ModelOutput& out) {
+  c10::InferenceMode guard;
+  return readout_rows({out.logits, out.projection, out.prototype_probs}, out.cls_embedding());
+}
+
+void write_forward_tensors(const InferenceSession& session, const at::Tensor& pixel_values, const ForwardOptions& options,
+                           const std::filesystem::path& path) {
+  c10::InferenceMode guard;
+  ForwardOptions o = options;
+  o.output_attentions = false;
+  o.output_hidden_states = true;
+  const ModelOutput out = session.forward(pixel_values, o);
+  const ViTMSNModel& model = session.model();
+  const ForwardOptions prepared = model.prepare(pixel_values, options);  // head_mask as [layers, heads]
+  const std::int64_t b = out.last_hidden_state.size(0), t = out.last_hidden_state.size(1);
+  const std::int64_t heads = model.config().num_attention_heads;
+  std::vector<std::pair<std::string, at::Tensor>> head_tensors;
+  for (const auto& [name, tensor] : {std::pair{"logits", out.logits}, std::pair{"projection", out.projection},
+                                     std::pair{"prototype_probs", out.prototype_probs}})
+    if (tensor.defined()) head_tensors.emplace_back(name, tensor);
+  std::vector<SafetensorsWriter::Entry> entries = {{"pixel_values", at::kFloat, pixel_values.sizes().vec()},
+                                                   {"last_hidden_state", at::kFloat, out.last_hidden_state.sizes().vec()}};
+  for (std::size_t i = 0; i < out.hidden_states.size(); ++i)
+    entries.push_back({"hidden_states." + std::to_string(i), at::kFloat, out.hidden_states[i].sizes().vec()});
+  for (std::size_t i = 0; i < model.num_layers(); ++i) entries.push_back({"attentions." + std::to_string(i), at::kFloat, {b, heads, t, t}});
+  for (const auto& [name, tensor] : head_tensors) entries.push_back({name, at::kFloat, tensor.sizes().vec()});
+  SafetensorsWriter writer(path, entries, {{"producer", "msnlens"}});
+  writer.write(pixel_values.to(at::kFloat));
+  writer.write(out.last_hidden_state);
+  for (const at::Tensor& h : out.hidden_states) writer.write(h);
+  for (std::size_t l = 0; l < model.num_layers(); ++l) {
+    at::Tensor probs = model.layer_attention(l, out.hidden_states[l]).probs(0, t);
+    if (prepared.head_mask.defined()) probs = probs * prepared.head_mask[static_cast<std::int64_t>(l)].view({1, -1, 1, 1});
+    writer.write(probs);
+  }
+  for (const auto& [name, tensor] : head_tensors) writer.write(tensor);
+  writer.finish();
+}
+
 PreparedImage prepare_image(const RgbImage& image, const PreprocessorConfig& config) {
   PreparedImage p;
   p.resized = resize_for_model(image, config);
@@ -88,42 +177,47 @@ int Analyzer::num_patches() const {
   return static_cast<int>(c.grid_size() * c.grid_size());
 }
 
-std::shared_ptr<const ForwardState> Analyzer::forward(const PreparedImage& image, const PatchMask& mask,
-                                                     MaskMode mode) const {
-  c10::InferenceMode guard;
+Analyzer::Input Analyzer::input(const PreparedImage& image, const PatchMask& mask, MaskMode mode) const {
   const int patches = num_patches();
   if (mask.size() != patches)
     fail("mask", "covers " + std::to_string(mask.size()) + " patches; the model's grid has " + std::to_string(patches));
-  auto state = std::make_shared<ForwardState>();
-  state->token_patch_.resize(static_cast<std::size_t>(patches));
-  for (int p = 0; p < patches; ++p) state->token_patch_[static_cast<std::size_t>(p)] = p;
-
-  ForwardOptions options;
-  options.output_attentions = false;
-  options.output_hidden_states = true;
-  at::Tensor pixels = image.pixels;
-  if (mask.any()) {
-    switch (mode) {
-      case MaskMode::DropTokens: {
-        const std::vector<std::int64_t> kept = mask.kept();
-        options.keep_patches = at::tensor(kept, at::kLong).view({1, static_cast<std::int64_t>(kept.size())});
-        state->token_patch_.assign(kept.begin(), kept.end());
-        break;
-      }
-      case MaskMode::MaskToken:
-        options.bool_masked_pos =
-            at::tensor(std::vector<std::int64_t>(mask.flags().begin(), mask.flags().end())).to(at::kBool).view({1, -1});
-        break;
-      case MaskMode::FillGray:
-      case MaskMode::FillBlur:
-        pixels = to_pixel_values(fill_patches(image.resized, mask, mode == MaskMode::FillGray ? PixelFill::Gray : PixelFill::Blur),
-                                 session_.preprocessor());
-        break;
+  Input in;
+  in.pixels = image.pixels;
+  in.options.output_attentions = false;
+  in.options.output_hidden_states = true;
+  in.token_patch.resize(static_cast<std::size_t>(patches));
+  for (int p = 0; p < patches; ++p) in.token_patch[static_cast<std::size_t>(p)] = p;
+  if (!mask.any()) return in;
+  switch (mode) {
+    case MaskMode::DropTokens: {
+      const std::vector<std::int64_t> kept = mask.kept();
+      in.options.keep_patches = at::tensor(kept, at::kLong).view({1, static_cast<std::int64_t>(kept.size())});
+      in.token_patch.assign(kept.begin(), kept.end());
+      break;
     }
+    case MaskMode::MaskToken:
+      in.options.bool_masked_pos =
+          at::tensor(std::vector<std::int64_t>(mask.flags().begin(), mask.flags().end())).to(at::kBool).view({1, -1});
+      break;
+    case MaskMode::FillGray:
+    case MaskMode::FillBlur:
+      if (image.resized.empty()) fail("mask", "pixel fill needs the image, not only its pixel values");
+      in.pixels = to_pixel_values(fill_patches(image.resized, mask, mode == MaskMode::FillGray ? PixelFill::Gray : PixelFill::Blur),
+                                  session_.preprocessor());
+      break;
   }
-  ModelOutput out = session_.forward(pixels, options);
+  return in;
+}
+
+std::shared_ptr<const ForwardState> Analyzer::forward(const PreparedImage& image, const PatchMask& mask,
+                                                     MaskMode mode) const {
+  c10::InferenceMode guard;
+  Input in = input(image, mask, mode);
+  ModelOutput out = session_.forward(in.pixels, in.options);
+  auto state = std::make_shared<ForwardState>();
   state->hidden_ = std::move(out.hidden_states);
-  state->readout_ = readouts({out.logits, out.projection, out.prototype_probs}, out.cls_embedding()).front();
+  state->readout_ = readouts(out).front();
+  state->token_patch_ = std::move(in.token_patch);
   return state;
 }
 
@@ -211,7 +305,7 @@ std::vector<Readout> Analyzer::lens(const ForwardState& state) const {
   for (std::size_t l = 1; l < state.hidden_.size(); ++l) cls.push_back(state.hidden_[l].select(1, 0));
   // All layers as one batch: eval-mode heads treat rows independently.
   const at::Tensor normed = model.final_norm(at::cat(cls));
-  return readouts(model.heads(normed), normed);
+  return readout_rows(model.heads(normed), normed);
 }
 
 }  // namespace msnlens

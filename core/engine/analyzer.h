@@ -5,6 +5,7 @@
 // (one query's row, head fusion, rollout as a chain of row-vector products) so that only the
 // small arrays a view draws reach the host. No layer's T x T x heads maps are kept.
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,16 @@ struct PreparedImage {
   at::Tensor pixels;  // [1, 3, H, W] float32 on the CPU
 };
 PreparedImage prepare_image(const RgbImage& image, const PreprocessorConfig& config);
+
+// What the heads make of each batch row's CLS token, as every view shows it.
+std::vector<Readout> readouts(const ModelOutput& out);
+
+// Every output of one forward pass, float32, streamed to a safetensors file: pixel_values,
+// last_hidden_state, hidden_states.{i}, attentions.{i} (one layer's maps at a time, recomputed
+// from its input, so no more than one layer's maps are ever held), then logits, projection
+// and prototype_probs where the model has them.
+void write_forward_tensors(const InferenceSession& session, const at::Tensor& pixel_values, const ForwardOptions& options,
+                           const std::filesystem::path& path);
 
 // One forward pass of one image under one mask, kept on the session's device.
 class ForwardState {
@@ -39,6 +50,14 @@ class ForwardState {
 class Analyzer {
  public:
   explicit Analyzer(const InferenceSession& session) : session_(session) {}
+
+  // What the model is fed for `image` with `mask` applied as `mode` says.
+  struct Input {
+    at::Tensor pixels;
+    ForwardOptions options;
+    std::vector<int> token_patch;  // patch index of token t + 1
+  };
+  Input input(const PreparedImage& image, const PatchMask& mask, MaskMode mode) const;
 
   // `image` with `mask` applied as `mode` says (nothing masked: the unmasked view). Throws
   // Error for what the model cannot do (a mask token it lacks, a mask of another grid).

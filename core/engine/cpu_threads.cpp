@@ -2,6 +2,11 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include <mutex>
 
 #include <sched.h>
 
@@ -38,7 +43,18 @@ int available_cores() {
   return std::max<int>(1, static_cast<int>(cores.size()));
 }
 
+void keep_freed_memory() {
+#ifdef __GLIBC__
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);   // blocks up to 32 MB (glibc's maximum) from the heap
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and up to 512 MB of freed heap kept for reuse
+  });
+#endif
+}
+
 CpuThreads configure_cpu_threads(Precision precision) {
+  keep_freed_memory();
   const CpuThreads t = threads_for(precision, available_cores());
   at::set_num_threads(t.torch);
   // Looked up at run time: the BLAS behind LibTorch is whatever libblas.so.3 points to.

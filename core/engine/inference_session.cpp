@@ -95,15 +95,4 @@ ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardO
   return out;
 }
 
-std::vector<Prediction> top_k(const at::Tensor& logits, std::int64_t k, const ViTMSNConfig& config) {
-  const at::Tensor probs = at::softmax(logits.reshape({-1}).to(at::kCPU, at::kDouble), 0);
-  const auto best = probs.topk(std::min<std::int64_t>(k, probs.size(0)));
-  std::vector<Prediction> out;
-  for (std::int64_t i = 0; i < std::get<1>(best).size(0); ++i) {
-    const auto index = std::get<1>(best)[i].item<std::int64_t>();
-    out.push_back({index, config.label(index), std::get<0>(best)[i].item<double>()});
-  }
-  return out;
-}
-
 }  // namespace msnlens

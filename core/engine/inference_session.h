@@ -21,12 +21,6 @@ struct SessionOptions {
 
 class CudaGraphCache;
 
-struct Prediction {
-  std::int64_t index = 0;
-  std::string label;
-  double score = 0.0;  // softmax probability
-};
-
 class InferenceSession {
  public:
   // Throws Error when the device is unavailable or the precision unsupported there.
@@ -56,9 +50,6 @@ class InferenceSession {
   // Captured graphs are a cache: filling it does not change what run() returns.
   mutable std::unique_ptr<CudaGraphCache> graphs_;
 };
-
-// The k most probable classes of one row of logits, labelled from the config's id2label.
-std::vector<Prediction> top_k(const at::Tensor& logits, std::int64_t k, const ViTMSNConfig& config);
 
 // Resolves "auto" / "cpu" / "cuda[:N]" against what this LibTorch and machine offer.
 at::Device resolve_device(const std::string& name);

@@ -146,12 +146,14 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     so.device = options.device;
     so.precision = parse_precision_option(options.precision);
     so.cuda_graphs = options.cuda_graphs;
-    auto session = std::make_unique<InferenceSession>(msnlens::load_model(path), so);
+    const ConfigOverride config = options.config_file.empty() ? ConfigOverride{} : ConfigOverride::from_file(options.config_file);
+    auto session = std::make_unique<InferenceSession>(msnlens::load_model(path, config), so);
     const ViTMSNModel& model = session->model();
     const ViTMSNConfig& c = model.config();
     ModelDescription d;
     d.path = path;
     d.format = session->loaded().summary.format;
+    d.device = session->device().str();
     d.device_name = session->device_name();
     d.precision = to_string(session->precision());
     d.summary_json = session->loaded().summary_json().dump(2);
@@ -269,6 +271,15 @@ std::vector<SweepPoint> Workbench::sweep(ImageId id, SweepRequest request, const
     // The pixels by value: requests served between batches may replace the image's views.
     const at::Tensor pixels = m.image(id).prepared.pixels;
     return run_mask_sweep(*m.session, pixels, request, progress);
+  });
+}
+
+void Workbench::write_tensors(ImageId id, const PatchMask& mask, MaskMode mode, const std::string& path) {
+  guarded([&] {
+    Impl& m = *impl_;
+    m.require_model();
+    const Analyzer::Input in = m.analyzer->input(m.image(id).prepared, mask.size() == 0 ? PatchMask(m.description.grid_rows, m.description.grid_cols) : mask, mode);
+    write_forward_tensors(*m.session, in.pixels, in.options, path);
   });
 }
 

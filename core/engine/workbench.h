@@ -22,6 +22,7 @@ namespace msnlens {
 struct ModelDescription {
   std::string path;
   std::string format;        // "safetensors", "torch.save zip (original MSN)", ...
+  std::string device;        // "cpu", "cuda:0"
   std::string device_name;   // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
   std::string precision;     // "bf16"
   std::string summary_json;  // what `msnlens-cli info --json` writes
@@ -35,6 +36,7 @@ struct ModelDescription {
 struct WorkbenchOptions {
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
   std::string precision = "auto";  // auto | fp32 | bf16 | fp16
+  std::string config_file;         // JSON setting or overriding config fields (--config)
   bool cuda_graphs = false;        // replay whole forwards as CUDA graphs (pays off for repeated shapes)
   std::size_t state_budget_bytes = std::size_t{1} << 30;  // device memory for kept forward passes
 };
@@ -70,6 +72,9 @@ class Workbench {
   // Masks swept with MSN's token dropping; attention-guided strategies follow `guide` on the
   // unmasked view.
   std::vector<SweepPoint> sweep(ImageId id, SweepRequest request, const MapSpec& guide, const SweepProgress& progress);
+  // Every tensor of that view's forward pass, float32, to a safetensors file (see
+  // write_forward_tensors in engine/analyzer.h): slow for long sequences, but bounded in memory.
+  void write_tensors(ImageId id, const PatchMask& mask, MaskMode mode, const std::string& path);
 
   // Few-shot classes: fitted on the unmasked CLS embeddings of example images (examples[c]
   // holds class c's image ids), read from or written to .fewshot files. fit returns how many

@@ -1,5 +1,10 @@
 #include "model/random_init.h"
 
+#include "checkpoint/safetensors.h"
+#include "common/error.h"
+#include "common/json_file.h"
+#include "imaging/preprocessor.h"
+
 namespace msnlens {
 
 TensorMap random_weights(const ViTMSNConfig& c, std::uint64_t seed, std::int64_t classifier_labels) {
@@ -34,14 +39,44 @@ TensorMap random_weights(const ViTMSNConfig& c, std::uint64_t seed, std::int64_t
   return w;
 }
 
-ViTMSNConfig vit_small_16() {
-  ViTMSNConfig c;
-  c.hidden_size = 384;
-  c.num_attention_heads = 6;
-  c.intermediate_size = 1536;
-  return c;
+const std::vector<ReleasedShape>& released_shapes() {
+  static const std::vector<ReleasedShape> shapes = [] {
+    auto shape = [](std::string name, std::string title, std::int64_t hidden, std::int64_t layers, std::int64_t patch) {
+      ViTMSNConfig c;  // defaults: ViT-B/16 at 224 px
+      c.hidden_size = hidden;
+      c.num_hidden_layers = layers;
+      c.num_attention_heads = hidden / 64;
+      c.intermediate_size = 4 * hidden;
+      c.patch_size = patch;
+      for (std::int64_t i = 0; i < 1000; ++i) c.id2label[i] = "class " + std::to_string(i);
+      return ReleasedShape{std::move(name), std::move(title), c};
+    };
+    return std::vector<ReleasedShape>{shape("small", "ViT-S/16", 384, 12, 16), shape("base", "ViT-B/16", 768, 12, 16),
+                                      shape("large", "ViT-L/16", 1024, 24, 16), shape("base-4", "ViT-B/4", 768, 12, 4),
+                                      shape("large-7", "ViT-L/7", 1024, 24, 7)};
+  }();
+  return shapes;
 }
 
-ViTMSNConfig vit_base_16() { return ViTMSNConfig(); }  // ViTMSNConfig's defaults are ViT-B/16
+const ReleasedShape& released_shape(const std::string& name) {
+  const std::string wanted = name == "vit-s" ? "small" : name == "vit-b" ? "base" : name;
+  std::string names;
+  for (const ReleasedShape& s : released_shapes()) {
+    if (s.name == wanted) return s;
+    names += (names.empty() ? "" : ", ") + s.name;
+  }
+  fail(name, "is not a released ViT-MSN shape (use " + names + ")");
+}
+
+void write_random_checkpoint(const ReleasedShape& shape, const std::filesystem::path& dir, std::uint64_t seed) {
+  std::filesystem::create_directories(dir);
+  const TensorMap weights = random_weights(shape.config, seed);
+  write_safetensors(dir / "model.safetensors", {weights.begin(), weights.end()}, {{"format", "pt"}});
+  nlohmann::json config = shape.config.to_json();
+  config["architectures"] = {"ViTMSNModel"};
+  config["model_type"] = "vit_msn";
+  write_json_file(dir / "config.json", config);
+  write_json_file(dir / "preprocessor_config.json", PreprocessorConfig::imagenet(static_cast<int>(shape.config.image_size)).to_json());
+}
 
 }  // namespace msnlens

@@ -298,17 +298,18 @@ LayerAttention ViTMSNModel::layer_attention(std::size_t layer, const at::Tensor&
   a.query_weight_ = qkv.weight.slice(0, 0, d);
   if (qkv.bias.defined()) a.query_bias_ = qkv.bias.slice(0, 0, d);
   const at::Tensor key_bias = qkv.bias.defined() ? qkv.bias.slice(0, d, 2 * d) : at::Tensor();
-  a.keys_ = at::linear(a.normed_, qkv.weight.slice(0, d, 2 * d), key_bias).view({b, t, heads, d / heads}).transpose(1, 2);
+  // Stored transposed and contiguous, [B, heads, head_dim, T]: every query block multiplies by it.
+  a.keys_t_ = at::linear(a.normed_, qkv.weight.slice(0, d, 2 * d), key_bias).view({b, t, heads, d / heads}).permute({0, 2, 3, 1}).contiguous();
   return a;
 }
 
 at::Tensor LayerAttention::probs(std::int64_t begin, std::int64_t end) const {
   c10::InferenceMode guard;
-  const std::int64_t b = keys_.size(0), heads = keys_.size(1), hd = keys_.size(3);
+  const std::int64_t b = keys_t_.size(0), heads = keys_t_.size(1), hd = keys_t_.size(2);
   const at::Tensor q = at::linear(normed_.slice(1, begin, end), query_weight_, query_bias_)
                            .view({b, end - begin, heads, hd}).transpose(1, 2);
   // Softmax in float32 whatever the GEMM dtype, as in forward().
-  return at::softmax(at::matmul(q, keys_.transpose(-2, -1)), -1, at::kFloat);
+  return at::softmax(at::matmul(q, keys_t_), -1, at::kFloat);
 }
 
 HeadOutputs ViTMSNModel::heads(const at::Tensor& cls) const {

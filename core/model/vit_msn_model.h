@@ -61,14 +61,14 @@ class LayerAttention {
  public:
   // [B, heads, end - begin, T] float32 for query tokens begin..end-1.
   at::Tensor probs(std::int64_t begin, std::int64_t end) const;
-  std::int64_t tokens() const { return keys_.size(2); }
-  std::int64_t heads() const { return keys_.size(1); }
+  std::int64_t tokens() const { return keys_t_.size(3); }
+  std::int64_t heads() const { return keys_t_.size(1); }
 
  private:
   friend class ViTMSNModel;
   at::Tensor normed_;                      // LN_before(x) in the GEMM dtype, [B, T, D]
   at::Tensor query_weight_, query_bias_;   // the pre-scaled query rows of the fused QKV
-  at::Tensor keys_;                        // [B, heads, T, head_dim]
+  at::Tensor keys_t_;                      // [B, heads, head_dim, T]
 };
 
 // Temperature of MSN's prototype assignment (the anchor-view temperature in the paper).

@@ -102,11 +102,15 @@ Arrays run_flow(const std::string& model, const std::string& device) {
       request.map.layer = 0;
       add_maps(out, img + ".fusion" + std::to_string(static_cast<int>(f)), bench.maps(id, {}, MaskMode::DropTokens, request));
     }
+    // Rollout without discarding: which entries fall below a discard threshold is decided by
+    // the last bits, which differ between devices (test_analyzer checks discarding per device).
     MapRequest rollout;
     rollout.map.source = MapSpec::Source::Rollout;
+    rollout.map.fusion = HeadFusion::Max;
+    rollout.map.discard_ratio = 0.0f;
     add_maps(out, img + ".rollout", bench.maps(id, {}, MaskMode::DropTokens, rollout));
     rollout.map.query_patch = patches / 2;
-    rollout.map.discard_ratio = 0.0f;
+    rollout.map.fusion = HeadFusion::Mean;
     add_maps(out, img + ".rollout-patch", bench.maps(id, mask, MaskMode::DropTokens, rollout));
   }
   // Masks chosen by attention: the ratio, the patches the map weighs most.
