@@ -16,7 +16,11 @@
 #include <QTimer>
 #include <QtTest>
 
+#include <random>
+
 #include "analysis/masking_response.h"
+#include "engine/workbench.h"
+#include "imaging/image_file.h"
 #include "test_support.h"
 #include "ui/attention_grid.h"
 #include "ui/class_list.h"
@@ -65,6 +69,7 @@ class AppTest : public QObject {
   void prototypes_without_classifier();
   void few_shot_classes_from_examples();
   void depth_lens_ends_at_the_output();
+  void randomized_interaction_ends_in_a_fresh_state();
 
  private:
   // Drops tiny224-cls and chelsea.png and waits for the first result.
@@ -314,6 +319,129 @@ void AppTest::depth_lens_ends_at_the_output() {
   QCOMPARE(lens->table()->rowCount(), 2);
   QCOMPARE(lens->table()->item(1, 1)->text(), QString("tabby cat"));
   QCOMPARE(lens->table()->item(1, 3)->text(), QString("1.000"));
+}
+
+// Thousands of seeded random events as a restless user makes them (drops of models and
+// images, patch clicks, mask buttons, mode / tab / layer / head / source / query changes,
+// sweeps started, cancelled and overtaken by model swaps), served by the real worker thread
+// without waiting for results. Once everything settles, what the window shows must equal a
+// fresh computation of the same state by a separate Workbench.
+void AppTest::randomized_interaction_ends_in_a_fresh_state() {
+  std::mt19937 rng(20261127);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> models = {"models/tiny224-cls", "models/tiny64-masktoken", "models/tiny224-base-bin"};
+  const std::vector<std::string> images = {"images/chelsea.png", "images/coffee.png", "images/horse.png", "images/camera.png"};
+  std::map<QString, std::string> image_paths;
+  for (const auto& i : images) image_paths[qs(data_path(i).filename().string())] = data_path(i).string();
+  QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+  drop(window_.get(), {QUrl::fromLocalFile(qs(data_path(models[0]).string()))});
+  QVERIFY(ready.wait(kTimeoutMs));
+  drop(window_.get(), {QUrl::fromLocalFile(qs(data_path(images[0]).string())), QUrl::fromLocalFile(qs(data_path(images[1]).string()))});
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr, kTimeoutMs);
+
+  auto combo_starting = [&](const QString& text) -> QComboBox* {
+    for (QComboBox* c : window_->findChildren<QComboBox*>())
+      if (c->count() > 0 && c->itemText(0).startsWith(text)) return c;
+    return nullptr;
+  };
+  auto button = [&](const QString& text) -> QPushButton* {
+    for (QPushButton* b : window_->findChildren<QPushButton*>())
+      if (b->text() == text) return b;
+    return nullptr;
+  };
+  QComboBox* mode = combo_starting("drop tokens");
+  QComboBox* source = combo_starting("Attention");
+  QComboBox* shown = combo_starting("Masked view");
+  auto* strip = window_->findChild<QListView*>("imageStrip");
+  QVERIFY(mode && source && shown && strip);
+  window_->sweepView()->findChild<QSpinBox*>()->setValue(1);  // short sweeps, many of them
+  std::string model = models[0];
+  const auto model_path = [&] { return qs(data_path(model).string()); };
+  int swaps = 0, sweeps = 0, clicks = 0;
+  constexpr int kEvents = 3000;
+  for (int event = 0; event < kEvents; ++event) {
+    ImageCanvas* canvas = window_->canvas();
+    const int patches = std::max(1, window_->modelInfo().grid_rows * window_->modelInfo().grid_cols);
+    switch (pick(16)) {
+      case 0: case 1: case 2: case 3: case 4:
+        QTest::mouseClick(canvas, Qt::LeftButton, Qt::NoModifier, canvas->patchCenter(pick(patches)));
+        ++clicks;
+        break;
+      case 5: {
+        auto* items = qobject_cast<QStandardItemModel*>(mode->model());
+        const int m = pick(mode->count());
+        if (items->item(m)->isEnabled()) mode->setCurrentIndex(m);
+        break;
+      }
+      case 6: window_->tabs()->setCurrentIndex(pick(window_->tabs()->count())); break;
+      case 7: window_->layerSlider()->setValue(pick(window_->layerSlider()->maximum() + 1)); break;
+      case 8: window_->headCombo()->setCurrentIndex(pick(std::max(1, window_->headCombo()->count()))); break;
+      case 9: source->setCurrentIndex(pick(2)); shown->setCurrentIndex(pick(2)); break;
+      case 10: QTest::mouseClick(canvas, Qt::RightButton, Qt::NoModifier, canvas->patchCenter(pick(patches))); break;
+      case 11: strip->setCurrentIndex(strip->model()->index(pick(strip->model()->rowCount()), 0)); break;
+      case 12: {
+        const QString name = QString::fromLatin1(std::vector<const char*>{"Random", "Focal", "Invert", "Clear", "Most attended", "Least attended"}[static_cast<std::size_t>(pick(6))]);
+        QTest::mouseClick(button(name), Qt::LeftButton);
+        break;
+      }
+      case 13:
+        if (pick(4) == 0 && strip->model()->rowCount() < 6) drop(window_.get(), {QUrl::fromLocalFile(qs(data_path(images[static_cast<std::size_t>(pick(4))]).string()))});
+        break;
+      case 14:  // a sweep, sometimes cancelled, sometimes overtaken by another model
+        window_->tabs()->setCurrentWidget(window_->sweepView());
+        if (QPushButton* run = button("Run sweep"); run->isEnabled()) {
+          QTest::mouseClick(run, Qt::LeftButton);
+          ++sweeps;
+        }
+        if (pick(2) == 0) QTest::mouseClick(button("Cancel"), Qt::LeftButton);
+        if (pick(3) != 0) break;
+        [[fallthrough]];
+      case 15:
+        if (pick(8) == 0) {
+          model = models[static_cast<std::size_t>(pick(3))];
+          drop(window_.get(), {QUrl::fromLocalFile(model_path())});
+          ++swaps;
+        }
+        break;
+    }
+    QCoreApplication::processEvents();
+    if (event % 100 == 99)
+      QTRY_VERIFY2_WITH_TIMEOUT(window_->modelInfo().path == model_path(),
+                                qPrintable(window_->modelInfo().path + " != " + model_path() + "; " + window_->errorText()), kTimeoutMs);
+  }
+  qInfo("%d events: %d patch clicks, %d sweeps, %d model swaps", kEvents, clicks, sweeps, swaps);
+  QVERIFY2(swaps >= 10 && sweeps >= 20 && clicks >= 500, qPrintable(QString("%1 swaps, %2 sweeps, %3 clicks").arg(swaps).arg(sweeps).arg(clicks)));
+
+  // Settled: the last model loaded, no sweep running, the view answering the settings.
+  QTRY_VERIFY_WITH_TIMEOUT(window_->modelInfo().path == model_path() && !window_->sweepRunning() && window_->viewCurrent(), kTimeoutMs);
+  QVERIFY2(window_->errorText().isEmpty(), qPrintable(window_->errorText()));
+  const std::optional<ViewRequest> want = window_->desiredView();
+  QVERIFY(want.has_value());
+  Workbench fresh;
+  WorkbenchOptions options;
+  options.device = "cpu";
+  options.precision = "fp32";
+  fresh.load_model(data_path(model).string(), options);
+  fresh.add_image(1, read_image(image_paths.at(window_->report()["image"].toString())));
+  const bool masked = want->show_masked && want->mask.any();
+  const ViewMaps expected = fresh.maps(1, masked ? want->mask : PatchMask(), want->mode, want->maps);
+  const ViewMapsPtr got = window_->shownMaps();
+  auto same = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+    const auto c = compare(at::tensor(a), at::tensor(b), what);
+    MSN_VERIFY(c.ok, c.message);
+  };
+  same(got->map, expected.map, "map");
+  QCOMPARE(got->head_maps.size(), expected.head_maps.size());
+  for (std::size_t i = 0; i < got->head_maps.size(); ++i) same(got->head_maps[i], expected.head_maps[i], "head map");
+  QCOMPARE(got->overview.size(), expected.overview.size());
+  for (std::size_t i = 0; i < got->overview.size(); ++i) same(got->overview[i], expected.overview[i], "overview");
+  QCOMPARE(got->lens.size(), expected.lens.size());
+  for (std::size_t i = 0; i < got->lens.size(); ++i) same(got->lens[i].cls, expected.lens[i].cls, "lens");
+  same(window_->baseline()->cls, fresh.view(1, {}, want->mode)->cls, "unmasked CLS");
+  if (want->mask.any()) {
+    QVERIFY(window_->maskedResult() && window_->maskedResult()->mask == want->mask);
+    same(window_->maskedResult()->cls, fresh.view(1, want->mask, want->mode)->cls, "masked CLS");
+  }
 }
 
 QTEST_MAIN(AppTest)

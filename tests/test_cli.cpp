@@ -48,6 +48,8 @@ class CliTest : public QObject {
   void original_msn_needs_and_takes_a_config();
   void errors_are_one_line();
   void bundled_model_names_fashion_classes();
+  void masked_view_as_the_app_shows_it();
+  void random_checkpoint_in_a_released_shape();
 
  private:
   QString temp(const char* name) const { return dir_.filePath(name); }
@@ -208,6 +210,45 @@ void CliTest::bundled_model_names_fashion_classes() {
   QCOMPARE(other.status, 1);
   QVERIFY2(last_line(other.err).startsWith("msnlens-cli: " + classes), qPrintable(other.err));
   QVERIFY(other.err.contains("made for embeddings of 192 dimensions"));
+}
+
+// --mask runs the masked view through the app's own engine and reports its response.
+void CliTest::masked_view_as_the_app_shows_it() {
+  const QString report = temp("masked.json");
+  Run r = cli({"infer", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--mask", "random:0.5:3",
+               "--json", report});
+  QCOMPARE(r.status, 0);
+  const auto j = read_json_file(report.toStdString());
+  QCOMPARE(j["masked"]["patches"].size(), std::size_t{98});
+  QCOMPARE(j["masked"]["mode"].get<std::string>(), std::string("drop tokens (MSN)"));
+  const double cosine = j["masked"]["cls_cosine"].get<double>();
+  QVERIFY2(cosine > 0.9 && cosine < 0.999999, qPrintable(QString::number(cosine, 'g', 8)));  // a small random model barely moves
+  QCOMPARE(j["masked"]["topk"].size(), std::size_t{5});
+  r = cli({"infer", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--mask", "3,17,40",
+           "--mask-mode", "gray"});
+  QCOMPARE(r.status, 0);
+  QVERIFY2(r.out.contains("masked 3 of 196 patches (pixel fill: gray)"), qPrintable(r.out));
+  // What the model cannot do, and what is not a mask, are refused by name.
+  r = cli({"infer", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--mask", "1", "--mask-mode", "token"});
+  QCOMPARE(r.status, 1);
+  QVERIFY(last_line(r.err).contains("mask token"));
+  r = cli({"infer", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--mask", "500"});
+  QCOMPARE(r.status, 1);
+  QVERIFY(last_line(r.err).contains("patch 500 is outside 0..195"));
+}
+
+// The released backbones' layout at their real size: no prefix, no classifier, 1000 labels.
+void CliTest::random_checkpoint_in_a_released_shape() {
+  const QString folder = temp("vit-msn-small");
+  QCOMPARE(cli({"random-model", "--shape", "small", "--out", folder}).status, 0);
+  const Run info = cli({"info", "--model", folder});
+  QCOMPARE(info.status, 0);
+  QVERIFY(info.out.contains("12 layers x 6 heads, hidden 384"));
+  QVERIFY(info.out.contains("196 patches"));
+  QVERIFY(info.out.contains("config lists 1000 labels, but there are no classifier weights"));
+  const Run bad = cli({"random-model", "--shape", "huge", "--out", folder});
+  QCOMPARE(bad.status, 1);
+  QVERIFY(last_line(bad.err).contains("small, base, large, base-4, large-7"));
 }
 
 QTEST_GUILESS_MAIN(CliTest)

@@ -813,8 +813,15 @@ void MainWindow::applyMask(const PatchMask& mask) {
   canvas_->setMask(mask);
   click_timer_.start();
   click_pending_ = true;
-  if (!mask.any()) s->masked.reset();  // else the previous masked result shows until the new one arrives
-  refreshView();
+  if (!mask.any()) {  // the unmasked result is at hand
+    s->masked.reset();
+    refreshView();
+    return;
+  }
+  // The previous masked result shows until the new one arrives; nothing else is redrawn
+  // meanwhile, so the UI thread leaves both cores to the forward pass.
+  requestMissingView();
+  refreshResponse();
 }
 
 double MainWindow::maskRatio() const { return ratio_spin_->value() / 100.0; }
@@ -898,6 +905,16 @@ bool MainWindow::mapsCurrent(const ImageState& s) const {
   return masked ? (m->masked && m->mask == want->mask && m->mode == want->mode) : !m->masked;
 }
 
+void MainWindow::requestMissingView() {
+  // Results come back through onViewReady, which refreshes the view.
+  const ImageState* s = current();
+  if (!s || mapsCurrent(*s)) return;
+  if (const std::optional<ViewRequest> want = desiredView(); want && want != sent_) {
+    sent_ = want;
+    worker_->requestView(*want);
+  }
+}
+
 void MainWindow::refreshView() {
   const ImageState* s = current();
   const MapSpec spec = mapSpec();
@@ -907,23 +924,23 @@ void MainWindow::refreshView() {
   query_label_->setText(spec.query_patch < 0 ? tr("CLS token") : tr("patch %1 (row %2, column %3)")
                                                                       .arg(spec.query_patch).arg(spec.query_patch / std::max(1, info_.grid_cols) + 1)
                                                                       .arg(spec.query_patch % std::max(1, info_.grid_cols) + 1));
-  // Ask for what is missing; results come back through onViewReady, which calls this again.
-  if (s && !mapsCurrent(*s)) {
-    if (const std::optional<ViewRequest> want = desiredView(); want && want != sent_) {
-      sent_ = want;
-      worker_->requestView(*want);
-    }
-  }
+  requestMissingView();
   const ViewMaps* maps = s ? s->maps.get() : nullptr;
-  if (!maps) {
-    canvas_->setOverlay({});
-    heads_grid_->setData({}, nullptr, spec, colormap(), info_.grid_rows, info_.grid_cols);
-    overview_grid_->setData({}, nullptr, spec, colormap(), info_.grid_rows, info_.grid_cols);
-  } else {
-    // The latest maps of this image, until those asked for arrive.
-    canvas_->setOverlay(heatmap_image(display_map(maps->map, maps->request.map.query_patch), info_.grid_cols, info_.grid_rows, colormap()));
-    heads_grid_->setData(s->image, s->maps, spec, colormap(), info_.grid_rows, info_.grid_cols);
-    overview_grid_->setData({}, s->maps, spec, colormap(), info_.grid_rows, info_.grid_cols);
+  // Redrawn only when the maps or how they are drawn changed: a click asks for a new result
+  // first, and repainting the old one meanwhile would take a core from the forward pass.
+  const auto drawn = std::make_tuple(s ? s->maps : nullptr, spec, colormap(), s ? s->image.cacheKey() : 0);
+  if (drawn != drawn_) {
+    drawn_ = drawn;
+    if (!maps) {
+      canvas_->setOverlay({});
+      heads_grid_->setData({}, nullptr, spec, colormap(), info_.grid_rows, info_.grid_cols);
+      overview_grid_->setData({}, nullptr, spec, colormap(), info_.grid_rows, info_.grid_cols);
+    } else {
+      // The latest maps of this image, until those asked for arrive.
+      canvas_->setOverlay(heatmap_image(display_map(maps->map, maps->request.map.query_patch), info_.grid_cols, info_.grid_rows, colormap()));
+      heads_grid_->setData(s->image, s->maps, spec, colormap(), info_.grid_rows, info_.grid_cols);
+      overview_grid_->setData({}, s->maps, spec, colormap(), info_.grid_rows, info_.grid_cols);
+    }
   }
   predictions_->setRanking(ranking());
   sweep_view_->setAvailable(s && s->baseline != nullptr && !sweep_running_);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "analysis/predictions.h"
 #include "imaging/colormap.h"
@@ -80,6 +81,7 @@ class MainWindow : public QMainWindow {
   ViewSummaryPtr maskedResult() const;
   ViewMapsPtr shownMaps() const;  // what the canvas and grids draw
   bool viewCurrent() const;       // they answer the current settings (no request outstanding)
+  bool sweepRunning() const { return sweep_running_; }
   // What the window asks of the worker for the current state (nothing without an image).
   std::optional<ViewRequest> desiredView() const;
   std::vector<double> clickToRepaintMs() const { return click_latencies_; }
@@ -130,6 +132,7 @@ class MainWindow : public QMainWindow {
 
   // Views
   void refreshView();
+  void requestMissingView();  // asks the worker for desiredView() unless it is shown or asked for
   void refreshResponse();
   void updateAttentionControls();
   MapSpec mapSpec() const;
@@ -173,6 +176,7 @@ class MainWindow : public QMainWindow {
   bool sweep_running_ = false;
 
   std::optional<ViewRequest> sent_;  // the last request sent to the worker
+  std::tuple<ViewMapsPtr, MapSpec, Colormap, qint64> drawn_{};  // what the canvas and grids show
 
   // Screenshot / click benchmark requests from the command line.
   QString screenshot_path_, screenshot_view_;
