@@ -117,6 +117,7 @@ at::Tensor read_inputs(const std::string& path, ForwardOptions& options) {
   return pixels.to(at::kFloat);
 }
 
+#if MSNLENS_HAVE_IMAGEIO
 // --mask: "3,17,40" (patch indices), "random:RATIO[:SEED]" or "focal:RATIO[:SEED]".
 PatchMask parse_mask(const std::string& spec, int rows, int cols) {
   const auto colon = spec.find(':');
@@ -142,6 +143,7 @@ PatchMask parse_mask(const std::string& spec, int rows, int cols) {
     fail("--mask", "\"" + spec + "\" is not a patch list, random:RATIO[:SEED] or focal:RATIO[:SEED]");
   }
 }
+#endif
 
 json scored_json(const std::vector<Scored>& scored, const char* score_name = "score") {
   json out = json::array();
