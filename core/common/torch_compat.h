@@ -44,4 +44,13 @@ inline at::Tensor fused_attention_prescaled(const at::Tensor& q, const at::Tenso
 #endif
 }
 
+// Interactive masking changes the sequence length with every edit. LibTorch 2.2+ may run
+// attention through cuDNN, which builds an execution plan per new shape (tens of ms); the
+// flash and memory-efficient kernels need none. Called once a session is on a GPU.
+inline void avoid_per_shape_attention_plans() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+  at::globalContext().setSDPUseCuDNN(false);
+#endif
+}
+
 }  // namespace msnlens

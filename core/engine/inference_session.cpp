@@ -13,6 +13,7 @@ class CudaGraphCache {};  // CUDA graphs need LibTorch's CUDA API
 #endif
 
 #include "common/error.h"
+#include "common/torch_compat.h"
 #include "engine/cpu_threads.h"
 
 namespace msnlens {
@@ -56,6 +57,7 @@ InferenceSession::InferenceSession(LoadedModel loaded, const SessionOptions& opt
   if (precision == Precision::FP16 && !device.is_cuda())
     fail("precision", "fp16 is for CUDA devices; on the CPU use bf16 or fp32");
   if (!device.is_cuda()) configure_cpu_threads(precision);
+  else avoid_per_shape_attention_plans();
   // A private copy: moving it to a device or precision must not touch the caller's model,
   // which may serve other sessions (the copy shares weights until `to` replaces them).
   loaded_.model = std::make_shared<ViTMSNModel>(*loaded_.model);

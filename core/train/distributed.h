@@ -12,7 +12,7 @@
 #include <memory>
 
 namespace c10d {
-class ProcessGroup;
+class ProcessGroupGloo;  // a ProcessGroup in LibTorch 1.13, a Backend in 2.x
 }
 
 namespace msnlens {
@@ -34,7 +34,7 @@ class Distributed {
 
  private:
   int rank_ = 0, world_ = 1;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
 
 // Sum of `x` over all processes. Backward sums the incoming gradients the same way, so a loss
