@@ -21,7 +21,9 @@ find_package(ZLIB REQUIRED)
 # CMAKE_INCLUDE_PATH (machines without the Debian packages, such as GPU boxes).
 find_package(nlohmann_json 3.9 QUIET)
 if(NOT TARGET nlohmann_json::nlohmann_json)
-  find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
+  # LibTorch wheels bundle a copy; every target must see the same one (its ABI namespace is
+  # versioned), so it comes first.
+  find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp HINTS ${TORCH_INCLUDE_DIRS} REQUIRED)
   add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
   target_include_directories(nlohmann_json::nlohmann_json SYSTEM INTERFACE ${NLOHMANN_JSON_INCLUDE_DIR})
 endif()

@@ -21,13 +21,18 @@ nvidia-smi -L || log "nvidia-smi not available"
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)') || { log "no PyTorch in $PY"; exit 1; }
 log "PyTorch $("$PY" -c 'import torch; print(torch.__version__, torch.version.cuda)') at $TORCH_PREFIX"
 
+# One root per package: the c10d code gets Gloo's folder on its include path, and must not get
+# another nlohmann-json than LibTorch's with it.
 deps=/tmp/msnlens-gpu-deps
-if compgen -G ".gpu-deps/*.deb" > /dev/null; then
-  mkdir -p "$deps"
-  for f in .gpu-deps/*.deb; do dpkg -x "$f" "$deps"; done
-fi
-include=${MSNLENS_EXTRA_INCLUDE:-$deps/usr/include}
-gtest=${MSNLENS_GTEST_SOURCE:-$deps/usr/src/googletest}
+include=${MSNLENS_EXTRA_INCLUDE:-}
+for f in .gpu-deps/*.deb; do
+  [ -e "$f" ] || continue
+  root="$deps/$(basename "$f" .deb)"
+  mkdir -p "$root" && dpkg -x "$f" "$root"
+  [ -d "$root/usr/include" ] && include="$include${include:+;}$root/usr/include"
+  [ -d "$root/usr/src/googletest" ] && gtest_src="$root/usr/src/googletest"
+done
+gtest=${MSNLENS_GTEST_SOURCE:-${gtest_src:-}}
 
 generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
