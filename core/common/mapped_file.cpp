@@ -7,10 +7,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "common/error.h"
 
 namespace msnlens {
+namespace {
+
+// Every live mapping, by start address: release() only ever advises pages inside one.
+std::mutex mappings_mutex;
+std::map<std::uintptr_t, std::uint64_t> mappings;
+
+}  // namespace
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -33,6 +42,10 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
     }
   }
   ::close(fd);
+  if (data != nullptr) {
+    const std::lock_guard<std::mutex> lock(mappings_mutex);
+    mappings[reinterpret_cast<std::uintptr_t>(data)] = size;
+  }
   return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
 }
 
@@ -48,7 +61,26 @@ MappedFile::MappedFile(std::filesystem::path path, void* data, std::uint64_t siz
     : path_(std::move(path)), data_(data), size_(size) {}
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr && memory_.empty()) ::munmap(data_, size_);
+  if (data_ == nullptr || !memory_.empty()) return;
+  {
+    const std::lock_guard<std::mutex> lock(mappings_mutex);
+    mappings.erase(reinterpret_cast<std::uintptr_t>(data_));
+  }
+  ::munmap(data_, size_);
+}
+
+void MappedFile::release(const void* data, std::size_t bytes) {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(data), end = begin + bytes;
+  const std::uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;  // whole pages only
+  if (first >= last) return;
+  const std::lock_guard<std::mutex> lock(mappings_mutex);
+  auto it = mappings.upper_bound(begin);
+  if (it == mappings.begin()) return;
+  --it;
+  if (end > it->first + it->second) return;  // not inside one mapping
+  // A private, read-only-in-practice file mapping: dropped pages read back from the file.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 const std::uint8_t* MappedFile::at(std::uint64_t offset, std::uint64_t length) const {

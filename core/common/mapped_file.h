@@ -31,6 +31,12 @@ class MappedFile {
   // Pointer to [offset, offset + length); throws Error when the range leaves the file.
   const std::uint8_t* at(std::uint64_t offset, std::uint64_t length) const;
 
+  // Drops the whole pages of [data, data + bytes) that lie in a live file mapping from this
+  // process's memory; they are read from the file again if touched. Loaders call it once a
+  // tensor is copied out, so a checkpoint's mapped pages and its bound copy are never all in
+  // memory at once. Anything else (heap memory, bytes from from_memory) is left alone.
+  static void release(const void* data, std::size_t bytes);
+
  private:
   MappedFile(std::filesystem::path path, void* data, std::uint64_t size);
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/mapped_file.h"
 
 namespace msnlens {
 namespace {
@@ -25,7 +26,9 @@ at::Tensor WeightBinder::take_any(const std::string& name) {
   used_.insert(name);
   // Always a copy: the model must not keep views into a memory-mapped file, which another
   // program may truncate or rewrite while the app runs (a read would then be a SIGBUS).
-  return t.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
+  at::Tensor copy = t.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
+  if (t.is_cpu() && t.is_contiguous()) MappedFile::release(t.data_ptr(), t.nbytes());
+  return copy;
 }
 
 at::Tensor WeightBinder::take(const std::string& name, const std::vector<std::int64_t>& shape) {
