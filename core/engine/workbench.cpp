@@ -160,7 +160,6 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     d.layers = static_cast<int>(c.num_hidden_layers);
     d.heads = static_cast<int>(c.num_attention_heads);
     d.hidden_size = static_cast<int>(c.hidden_size);
-    d.intermediate_size = static_cast<int>(c.intermediate_size);
     d.patch_size = static_cast<int>(c.patch_size);
     d.image_size = static_cast<int>(c.image_size);
     d.grid_rows = d.grid_cols = static_cast<int>(c.grid_size());
@@ -217,8 +216,6 @@ void Workbench::add_image(ImageId id, RgbImage image) {
 void Workbench::remove_image(ImageId id) { impl_->images.erase(id); }
 
 bool Workbench::has_image(ImageId id) const { return impl_->images.count(id) != 0; }
-
-const RgbImage& Workbench::image(ImageId id) const { return impl_->image(id).original; }
 
 std::shared_ptr<const ViewSummary> Workbench::view(ImageId id, const PatchMask& mask, MaskMode mode) {
   return guarded([&] { return impl_->ensure(id, mask, mode).summary; });

@@ -26,7 +26,7 @@ struct ModelDescription {
   std::string device_name;   // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
   std::string precision;     // "bf16"
   std::string summary_json;  // what `msnlens-cli info --json` writes
-  int layers = 0, heads = 0, hidden_size = 0, intermediate_size = 0, patch_size = 0, image_size = 0;
+  int layers = 0, heads = 0, hidden_size = 0, patch_size = 0, image_size = 0;
   int grid_rows = 0, grid_cols = 0, num_prototypes = 0;
   bool has_classifier = false, has_prototypes = false, has_mask_token = false;
   std::vector<std::string> labels;  // the classifier's, by index; empty without classifier weights
@@ -61,7 +61,6 @@ class Workbench {
   void add_image(ImageId id, RgbImage image);
   void remove_image(ImageId id);
   bool has_image(ImageId id) const;
-  const RgbImage& image(ImageId id) const;
 
   // The unmasked view (nothing in `mask`) or a masked one, run on first use.
   std::shared_ptr<const ViewSummary> view(ImageId id, const PatchMask& mask, MaskMode mode);
