@@ -641,7 +641,8 @@ def new_case(data_dir, args):
                          else [config["image_size"], config["image_size"]])
         inputs["inputs.pixel_values"] = torch.randn(1, config["num_channels"], height, width, generator=g)
         if (height, width) != (config["image_size"],) * 2 and not args.interpolate:
-            raise SystemExit(f"--size {height}x{width} differs from image_size {config['image_size']}: add --interpolate")
+            raise SystemExit(f"--size {height}x{width} differs from image_size {config['image_size']}: "
+                             "add --interpolate")
     if args.interpolate:
         source["interpolate_pos_encoding"] = True
     height = width = config["image_size"]
@@ -796,8 +797,9 @@ def new_model(data_dir, args):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         encoder = original_msn_state_dict(config, args.head_hidden, args.head_out, g)
         prototypes = random_tensor("prototypes", (args.prototypes, args.head_out), g)
-        torch.save({"encoder": encoder, "target_encoder": collections.OrderedDict((k, v.clone()) for k, v in encoder.items()),
-                    "prototypes": prototypes, "epoch": 0, "temperature": 0.1, "opt": None}, path)
+        target_encoder = collections.OrderedDict((k, v.clone()) for k, v in encoder.items())
+        torch.save({"encoder": encoder, "target_encoder": target_encoder, "prototypes": prototypes,
+                    "epoch": 0, "temperature": 0.1, "opt": None}, path)
         case_config = {k: config[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
                                                "intermediate_size", "image_size", "patch_size", "layer_norm_eps",
                                                "qkv_bias")}
@@ -826,7 +828,8 @@ def new_model(data_dir, args):
     for file, content in (("config.json", file_config), ("preprocessor_config.json", preprocessor)):
         with open(os.path.join(target, file), "w") as f:
             f.write(json.dumps(content, indent=2) + "\n")
-    print(f"wrote {os.path.relpath(target, data_dir)} ({args.layout}, {sum(v.numel() for v in sd.values())} parameters)")
+    parameters = sum(v.numel() for v in sd.values())
+    print(f"wrote {os.path.relpath(target, data_dir)} ({args.layout}, {parameters} parameters)")
     return 0
 
 
