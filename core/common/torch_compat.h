@@ -11,23 +11,24 @@
 
 namespace msnlens {
 
-// softmax(q k^T) v for [B, H, T, d] inputs whose q already carries the 1/sqrt(d) factor, when
-// the probabilities are not wanted. LibTorch 2 added fused scaled-dot-product attention
-// (flash / memory-efficient kernels on CUDA, a flash kernel on the CPU) that never
-// materialises the T x T probabilities; 2.1 let callers set its scale.
-inline at::Tensor fused_attention_prescaled(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, false, /*scale=*/1.0);
-#elif TORCH_VERSION_MAJOR == 2
-  return at::scaled_dot_product_attention(q * std::sqrt(static_cast<double>(q.size(-1))), k, v);
+// The 1/sqrt(d) of scaled dot-product attention for d-dimensional heads.
+inline double attention_scale(std::int64_t head_dim) { return 1.0 / std::sqrt(static_cast<double>(head_dim)); }
+
+// softmax(q k^T / sqrt(d)) v for [B, H, T, d] inputs, when the probabilities are not wanted.
+// LibTorch 2 added fused scaled-dot-product attention (flash / memory-efficient kernels on
+// CUDA, a flash kernel on the CPU) that never materialises the T x T probabilities.
+inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v);
 #else
   // Query blocks of at most ~4M scores each: long sequences (ViT-B/4 has 3137 tokens, 118M
   // scores per layer) then never hold a layer's whole T x T x heads probabilities at once.
   constexpr std::int64_t kBlockScores = std::int64_t{1} << 22;
   const std::int64_t t = q.size(-2), per_query = q.numel() / q.size(-1) / t * k.size(-2);
   const std::int64_t block = std::max<std::int64_t>(1, kBlockScores / std::max<std::int64_t>(1, per_query));
-  // k^T and v laid out once, not once per block (q, k, v are strided views of the fused QKV).
-  const at::Tensor kt = k.transpose(-2, -1).contiguous(), vc = v.contiguous();
+  // k^T and v laid out once, not once per block (q, k, v are strided views of the fused QKV);
+  // the scale goes on k^T, the smaller operand for a whole sequence.
+  const at::Tensor kt = (k.transpose(-2, -1) * attention_scale(q.size(-1))).contiguous(), vc = v.contiguous();
   auto attend = [&](const at::Tensor& qb) {
     const at::Tensor scores = at::matmul(qb, kt);
     // bf16 scores: LibTorch's bf16 softmax computes in float32 and rounds once, 5x faster than

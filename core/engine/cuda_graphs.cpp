@@ -2,6 +2,7 @@
 
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/core/InferenceMode.h>
 #include <c10/cuda/CUDAGuard.h>
 
 #include <sstream>
@@ -40,6 +41,7 @@ CudaGraphCache::CudaGraphCache(std::shared_ptr<const ViTMSNModel> model, std::si
 CudaGraphCache::~CudaGraphCache() = default;
 
 ModelOutput CudaGraphCache::run(const at::Tensor& pixels, const ForwardOptions& prepared) {
+  c10::InferenceMode inference;
   const std::string key = signature(pixels, prepared);
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if ((*it)->key != key) continue;

@@ -67,12 +67,9 @@ ViTMSNModel::ViTMSNModel(const ViTMSNConfig& config, const TensorMap& weights, c
     const Linear q = bind_linear(w, l + "attention.attention.query", d, d, config_.qkv_bias);
     const Linear k = bind_linear(w, l + "attention.attention.key", d, d, config_.qkv_bias);
     const Linear v = bind_linear(w, l + "attention.attention.value", d, d, config_.qkv_bias);
-    // One GEMM instead of three (the fused layout the original MSN code uses), with the
-    // 1/sqrt(head_dim) of the attention scores folded into the query rows. For 64-dim heads
-    // (every released model) the factor is 1/8, a power of two, so results are unchanged.
-    const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-    layer.attention.qkv.weight = at::cat({q.weight * scale, k.weight, v.weight}, 0);
-    if (config_.qkv_bias) layer.attention.qkv.bias = at::cat({q.bias * scale, k.bias, v.bias}, 0);
+    // One GEMM instead of three: the fused layout the original MSN code uses and trains.
+    layer.attention.qkv.weight = at::cat({q.weight, k.weight, v.weight}, 0);
+    if (config_.qkv_bias) layer.attention.qkv.bias = at::cat({q.bias, k.bias, v.bias}, 0);
     layer.attention.output = bind_linear(w, l + "attention.output.dense", d, d);
     layer.attention.num_heads = config_.num_attention_heads;
     layer.intermediate = bind_linear(w, l + "intermediate.dense", inner, d);
@@ -143,6 +140,75 @@ void ViTMSNModel::to(at::Device device, Precision precision) {
       if (*bn) (*bn)->to(device);
   }
   if (prototypes_.defined()) prototypes_ = prototypes_.to(device, at::kFloat);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> ViTMSNModel::encoder_parameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> p = {
+      {"embeddings.cls_token", cls_token_},
+      {"embeddings.position_embeddings", position_embeddings_},
+      {"embeddings.patch_embeddings.projection.weight", patch_weight_},
+      {"embeddings.patch_embeddings.projection.bias", patch_bias_}};
+  if (mask_token_.defined()) p.emplace_back("embeddings.mask_token", mask_token_);
+  auto linear = [&](const std::string& name, const Linear& l) {
+    p.emplace_back(name + ".weight", l.weight);
+    if (l.bias.defined()) p.emplace_back(name + ".bias", l.bias);
+  };
+  auto norm = [&](const std::string& name, const LayerNorm& n) {
+    p.emplace_back(name + ".weight", n.weight);
+    p.emplace_back(name + ".bias", n.bias);
+  };
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const EncoderLayer& layer = layers_[i];
+    const std::string l = "encoder.layer." + std::to_string(i) + ".";
+    norm(l + "layernorm_before", layer.layernorm_before);
+    linear(l + "attention.attention.qkv", layer.attention.qkv);
+    linear(l + "attention.output.dense", layer.attention.output);
+    norm(l + "layernorm_after", layer.layernorm_after);
+    linear(l + "intermediate.dense", layer.intermediate);
+    linear(l + "output.dense", layer.output);
+  }
+  norm("layernorm", layernorm_);
+  return p;
+}
+
+TensorMap ViTMSNModel::state_dict() const {
+  TensorMap w;
+  auto put = [&](const std::string& name, const at::Tensor& t) { w[name] = t.detach().to(at::kCPU, at::kFloat).clone(); };
+  const std::string fused = ".attention.attention.qkv.";
+  for (const auto& [name, t] : encoder_parameters()) {
+    const auto pos = name.find(fused);
+    if (pos == std::string::npos) {
+      put(name, t);
+      continue;
+    }
+    const std::string prefix = name.substr(0, pos) + ".attention.attention.", kind = name.substr(pos + fused.size());
+    const std::vector<at::Tensor> parts = t.chunk(3, 0);
+    put(prefix + "query." + kind, parts[0]);
+    put(prefix + "key." + kind, parts[1]);
+    put(prefix + "value." + kind, parts[2]);
+  }
+  if (has_classifier()) {
+    put("classifier.weight", classifier_.weight);
+    put("classifier.bias", classifier_.bias);
+  }
+  if (head_) {
+    const std::pair<const char*, const Linear*> linears[] = {{"fc1", &head_->fc1}, {"fc2", &head_->fc2}, {"fc3", &head_->fc3}};
+    for (const auto& [name, l] : linears) {
+      put(std::string("projection_head.") + name + ".weight", l->weight);
+      put(std::string("projection_head.") + name + ".bias", l->bias);
+    }
+    const std::pair<const char*, const std::optional<BatchNorm1d>*> norms[] = {{"bn1", &head_->bn1}, {"bn2", &head_->bn2}};
+    for (const auto& [name, bn] : norms) {
+      if (!*bn) continue;
+      const std::string p = std::string("projection_head.") + name + ".";
+      put(p + "weight", (*bn)->weight);
+      put(p + "bias", (*bn)->bias);
+      put(p + "running_mean", (*bn)->running_mean);
+      put(p + "running_var", (*bn)->running_var);
+    }
+  }
+  if (has_prototypes()) put("prototypes", prototypes_);
+  return w;
 }
 
 at::Tensor ViTMSNModel::position_embeddings_for(std::int64_t height, std::int64_t width, bool interpolate) const {
@@ -225,18 +291,18 @@ at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptio
 
 at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Tensor& head_mask,
                                                at::Tensor* probs_out) const {
-  const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;  // q is pre-scaled
+  const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;
   const at::Tensor heads = qkv(x).view({b, t, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
   const at::Tensor q = heads[0], k = heads[1], v = heads[2];
   at::Tensor context;
   if (probs_out == nullptr) {
     // Nobody looks at the maps: fused attention, and head_mask scales each head's output,
     // which equals scaling its probabilities.
-    context = fused_attention_prescaled(q, k, v);
+    context = fused_attention(q, k, v);
     if (head_mask.defined()) context = context * head_mask.to(context.scalar_type());
   } else {
     // Softmax in float32 whatever the GEMM dtype, as transformers' eager attention does.
-    at::Tensor probs = at::softmax(at::matmul(q, k.transpose(-2, -1)), -1, at::kFloat);
+    at::Tensor probs = at::softmax(at::matmul(q * attention_scale(hd), k.transpose(-2, -1)), -1, at::kFloat);
     if (head_mask.defined()) probs = probs * head_mask;
     context = at::matmul(probs.to(v.scalar_type()), v);
     *probs_out = probs;
@@ -267,7 +333,6 @@ ModelOutput ViTMSNModel::forward(const at::Tensor& pixel_values, const ForwardOp
 }
 
 ModelOutput ViTMSNModel::forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& options) const {
-  c10::InferenceMode guard;
   ModelOutput out;
   at::Tensor x = embed(pixel_values, options);
   if (options.output_hidden_states) out.hidden_states.push_back(x);
@@ -297,6 +362,7 @@ LayerAttention ViTMSNModel::layer_attention(std::size_t layer, const at::Tensor&
   a.normed_ = l.layernorm_before(x).to(qkv.weight.scalar_type());
   a.query_weight_ = qkv.weight.slice(0, 0, d);
   if (qkv.bias.defined()) a.query_bias_ = qkv.bias.slice(0, 0, d);
+  a.scale_ = attention_scale(d / heads);
   const at::Tensor key_bias = qkv.bias.defined() ? qkv.bias.slice(0, d, 2 * d) : at::Tensor();
   // Stored transposed and contiguous, [B, heads, head_dim, T]: every query block multiplies by it.
   a.keys_t_ = at::linear(a.normed_, qkv.weight.slice(0, d, 2 * d), key_bias).view({b, t, heads, d / heads}).permute({0, 2, 3, 1}).contiguous();
@@ -306,7 +372,7 @@ LayerAttention ViTMSNModel::layer_attention(std::size_t layer, const at::Tensor&
 at::Tensor LayerAttention::probs(std::int64_t begin, std::int64_t end) const {
   c10::InferenceMode guard;
   const std::int64_t b = keys_t_.size(0), heads = keys_t_.size(1), hd = keys_t_.size(2);
-  const at::Tensor q = at::linear(normed_.slice(1, begin, end), query_weight_, query_bias_)
+  const at::Tensor q = (at::linear(normed_.slice(1, begin, end), query_weight_, query_bias_) * scale_)
                            .view({b, end - begin, heads, hd}).transpose(1, 2);
   // Softmax in float32 whatever the GEMM dtype, as in forward().
   return at::softmax(at::matmul(q, keys_t_), -1, at::kFloat);

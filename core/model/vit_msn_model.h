@@ -9,6 +9,7 @@
 //   z       = MSN projection head(out[:, 0]);  p = softmax(cos(z, prototypes) / 0.1)
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,8 @@ class LayerAttention {
  private:
   friend class ViTMSNModel;
   at::Tensor normed_;                      // LN_before(x) in the GEMM dtype, [B, T, D]
-  at::Tensor query_weight_, query_bias_;   // the pre-scaled query rows of the fused QKV
+  at::Tensor query_weight_, query_bias_;   // the query rows of the fused QKV
+  double scale_ = 1.0;                     // 1/sqrt(head_dim)
   at::Tensor keys_t_;                      // [B, heads, head_dim, T]
 };
 
@@ -89,6 +91,8 @@ class ViTMSNModel {
   // the model's device in canonical shapes (head_mask [layers, heads], masks [batch, n]); it may
   // wait for the device. forward_prepared() then only computes, never synchronising with the
   // host, so it can be captured into a CUDA graph. pixel_values must be on the device, float32.
+  // Unlike forward(), it records autograd where the weights require gradients: pretraining
+  // (train/msn_network.h) trains this very model through it.
   ForwardOptions prepare(const at::Tensor& pixel_values, const ForwardOptions& options) const;
   ModelOutput forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& prepared) const;
 
@@ -103,6 +107,14 @@ class ViTMSNModel {
 
   // Moves weights; GEMM weights take the precision's dtype, norms stay float32.
   void to(at::Device device, Precision precision);
+
+  // The encoder's learnable tensors themselves (not copies) under checkpoint names, query, key
+  // and value as the one fused "encoder.layer.N.attention.attention.qkv" the forward uses: what
+  // an optimiser updates in place. Heads on the CLS token are not included.
+  std::vector<std::pair<std::string, at::Tensor>> encoder_parameters() const;
+  // Every weight as checkpoints name it (query, key and value apart), float32 copies on the CPU;
+  // prototypes L2-normalised, as the model holds them.
+  TensorMap state_dict() const;
 
   const ViTMSNConfig& config() const { return config_; }
   at::Device device() const { return device_; }

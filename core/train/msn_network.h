@@ -1,14 +1,18 @@
 #pragma once
-// The network MSN trains: a ViT encoder (the same maths as model/vit_msn_model, with autograd)
-// and the projection head fc1 -> BatchNorm -> GELU -> fc2 -> BatchNorm -> GELU -> fc3 of the
-// original code, initialised as it does. export_weights() names everything the way
-// checkpoints do, so a trained network loads in the inference engine and in transformers.
+// The network MSN trains: the inference engine's own ViTMSNModel (model/vit_msn_model.h) as the
+// encoder, its tensors registered as this module's parameters so autograd and the optimiser
+// work on them in place, and the projection head fc1 -> BatchNorm -> GELU -> fc2 -> BatchNorm
+// -> GELU -> fc3 of the original code, whose BatchNorms train on batch statistics synchronised
+// across processes. One ViT definition serves pretraining and the app, so every config field
+// (hidden_act included) means the same in both.
 
 #include <torch/torch.h>
 
+#include <memory>
+
 #include "checkpoint/tensor_map.h"
+#include "model/vit_msn_model.h"
 #include "train/distributed.h"
-#include "model/vit_msn_config.h"
 
 namespace msnlens {
 
@@ -18,19 +22,11 @@ struct ProjectionHeadConfig {
   bool batch_norm = true;
 };
 
-struct EncoderBlockImpl : torch::nn::Module {
-  EncoderBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t inner, bool qkv_bias, double eps);
-  torch::Tensor forward(const torch::Tensor& x);
-
-  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc1{nullptr}, fc2{nullptr};
-  std::int64_t heads;
-};
-TORCH_MODULE(EncoderBlock);
-
 class MsnNetworkImpl : public torch::nn::Module {
  public:
-  MsnNetworkImpl(const ViTMSNConfig& config, const ProjectionHeadConfig& head);
+  // Encoder weights drawn as transformers initialises ViTMSN (model/random_init.h) from `seed`,
+  // on `device` in float32.
+  MsnNetworkImpl(const ViTMSNConfig& config, const ProjectionHeadConfig& head, at::Device device, std::uint64_t seed);
 
   // The CLS token after the final LayerNorm, [B, hidden]. `patch_drop` removes that fraction
   // of patch tokens after position embeddings are added, one random subset for the whole
@@ -40,10 +36,10 @@ class MsnNetworkImpl : public torch::nn::Module {
   // In training mode the head's BatchNorms use statistics of the batch across all processes.
   torch::Tensor project(const torch::Tensor& cls, Distributed& dist);
 
-  // Encoder and head under checkpoint names (model/vit_msn_model.h): fused qkv split into
-  // query / key / value, head as projection_head.*.
+  // Encoder and head under checkpoint names (query / key / value apart, head as
+  // projection_head.*), float32 on the CPU: what model/vit_msn_model.h loads.
   TensorMap export_weights() const;
-  const ViTMSNConfig& config() const { return config_; }
+  const ViTMSNModel& encoder() const { return *encoder_; }
 
   // Parameters of the encoder and head, split as MSN's optimizer does: matrices get weight
   // decay; biases, norms and other vectors do not.
@@ -51,13 +47,7 @@ class MsnNetworkImpl : public torch::nn::Module {
   std::vector<torch::Tensor> undecayed_parameters() const;
 
  private:
-  torch::Tensor position_embeddings(std::int64_t grid_h, std::int64_t grid_w) const;
-
-  ViTMSNConfig config_;
-  torch::nn::Conv2d patch_embed{nullptr};
-  torch::Tensor cls_token, pos_embed;
-  torch::nn::ModuleList blocks;
-  torch::nn::LayerNorm norm{nullptr};
+  std::shared_ptr<const ViTMSNModel> encoder_;
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
   torch::nn::BatchNorm1d bn1{nullptr}, bn2{nullptr};
 };

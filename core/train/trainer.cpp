@@ -55,12 +55,10 @@ MsnTrainer::MsnTrainer(const PretrainConfig& config, std::shared_ptr<const Image
     : config_(config), data_(std::move(data)), dist_(std::move(dist)), device_(device) {
   if (!device_.is_cuda()) configure_cpu_threads(config_.precision == "bf16" ? Precision::BF16 : Precision::FP32);
   torch::manual_seed(config_.seed);
-  student_ = MsnNetwork(config_.model, config_.head);
-  target_ = MsnNetwork(config_.model, config_.head);
+  student_ = MsnNetwork(config_.model, config_.head, device_, config_.seed);
+  target_ = MsnNetwork(config_.model, config_.head, device_, config_.seed);
   const double bound = std::sqrt(1.0 / static_cast<double>(config_.head.output));  // as MSN initialises them
   prototypes_ = torch::empty({config_.num_prototypes, config_.head.output}).uniform_(-bound, bound);
-  student_->to(device_);
-  target_->to(device_);
   prototypes_ = prototypes_.to(device_).set_requires_grad(true);
   {
     // Every process starts from process 0's weights; the target starts as the student.
