@@ -13,7 +13,6 @@
 // itself (--benchmark-clicks) and `msnlens-cli infer`.
 
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -32,8 +31,9 @@
 #include "build_config.h"
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
-#include "engine/cpu_threads.h"
 #include "common/json_file.h"
+#include "engine/cpu_threads.h"
+#include "front_end.h"
 #include "engine/inference_session.h"
 #include "engine/workbench.h"
 #include "model/random_init.h"
@@ -44,7 +44,8 @@ namespace {
 using namespace msnlens;
 using nlohmann::json;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using front_end::Clock;
+using front_end::ms_since;
 
 struct BenchModel {
   std::string name;
@@ -82,12 +83,7 @@ struct Result {
   std::optional<double> max_diff;    // |ours - reference| on last_hidden_state
 };
 
-Stats summarize(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  const auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size()))) - 1)]; };
-  const std::size_t n = ms.size();
-  return {n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), at(0.95)};
-}
+Stats summarize(const std::vector<double>& ms) { return {front_end::median(ms), front_end::percentile(ms, 0.95)}; }
 
 BenchModel random_model(const std::string& name, const ViTMSNConfig& config, std::uint64_t seed, const fs::path& dir) {
   const TensorMap weights = random_weights(config, seed);
@@ -132,7 +128,7 @@ Result run_case(const Case& c, const Inputs& in, const std::string& device, int 
   for (int i = 0; i < iters; ++i) {
     const auto t = Clock::now();
     last_hidden = session.run(in.pixels, options).last_hidden_state;  // outputs back on the host: synchronised
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+    ms.push_back(ms_since(t));
   }
   Result r{c, summarize(ms), 0, "", std::nullopt, std::nullopt, std::nullopt};
   r.images_per_s = 1000.0 * c.batch / r.ours.median_ms;
@@ -264,20 +260,20 @@ int run_flow(const std::string& model, const std::string& device, const std::str
   options.cuda_graphs = graphs;
   const auto t0 = Clock::now();
   const ModelDescription& d = bench.load_model(model, options);
-  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  const double load_ms = ms_since(t0);
   bench.add_image(1, flow_image());
   MapRequest request;  // the Attention tab, as the app opens
   request.heads = true;
   const auto t1 = Clock::now();
   bench.maps(1, {}, MaskMode::DropTokens, request);
-  const double first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+  const double first_ms = ms_since(t1);
   auto timed = [&](auto&& mask_of) {
     std::vector<double> ms;
     for (int i = 0; i < edits; ++i) {
       const PatchMask mask = mask_of(i);
       const auto t = Clock::now();
       bench.maps(1, mask, MaskMode::DropTokens, request);
-      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+      ms.push_back(ms_since(t));
     }
     return summarize(ms).median_ms;
   };
@@ -294,7 +290,7 @@ int run_flow(const std::string& model, const std::string& device, const std::str
   auto view_ms = [&](const MapRequest& r) {
     const auto t = Clock::now();
     bench.maps(1, {}, MaskMode::DropTokens, r);
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    return ms_since(t);
   };
   MapRequest layer = request, overview, rollout, lens;
   layer.map.layer = 0;
@@ -375,7 +371,7 @@ void print_profile(const BenchModel& m, const std::string& device, Precision pre
     const OpProfile profile;
     for (int i = 0; i < iters; ++i) session.run(pixels, options);
   }
-  const double wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / iters;
+  const double wall = ms_since(start) / iters;
   std::printf("\n%s bs1 %s %s on %s: %.2f ms per forward while profiled; self time per operator:\n", m.name.c_str(),
               to_string(precision), maps ? "+attn" : "as the app runs it", session.device().str().c_str(), wall);
   double shown = 0;
@@ -544,14 +540,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const msnlens::Error& e) {
-    std::cerr << "msnlens-bench: " << e.what() << "\n";
-  } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    std::cerr << "msnlens-bench: " << what.substr(0, what.find('\n')) << "\n";
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return msnlens::front_end::guarded_main("msnlens-bench", [&] { return run(argc, argv); }); }

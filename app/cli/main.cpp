@@ -11,12 +11,10 @@
 // Every failure is one line on stderr naming the file and the problem, and exit status 1.
 
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <numeric>
 #include <sstream>
 #include <cstdio>
 #include <fstream>
@@ -24,6 +22,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "front_end.h"
 #include "common/json_file.h"
 #include "analysis/predictions.h"
 #include "engine/analyzer.h"
@@ -31,24 +30,21 @@
 #include "engine/inference_session.h"
 #include "engine/workbench.h"
 #include "model/random_init.h"
-#include "train/idx_file.h"
+#include "train/few_shot_eval.h"
 #include "train/trainer.h"
 #include "build_config.h"
 #if MSNLENS_HAVE_IMAGEIO
 #include "imaging/image_file.h"
 #endif
-#include "imaging/pil_resize.h"
 
 namespace {
 
 using namespace msnlens;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
+using front_end::Clock;
+using front_end::ms_since;
 namespace fs = std::filesystem;
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 struct Args {
   std::string model, config, image, inputs, json_out, tensors_out;
@@ -96,7 +92,7 @@ void print_summary(const LoadedModel& m) {
 }
 
 int run_info(const Args& a) {
-  const LoadedModel m = load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config));
+  const LoadedModel m = front_end::load_model(a.model, a.config);
   print_summary(m);
   if (!a.json_out.empty()) write_json_file(a.json_out, m.summary_json());
   return 0;
@@ -228,7 +224,7 @@ Inference infer_image(const Args& a) {
 Inference infer_tensors(const Args& a) {
   Inference r;
   const auto t0 = Clock::now();
-  const InferenceSession session(load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config)),
+  const InferenceSession session(front_end::load_model(a.model, a.config),
                                  {a.device, parse_precision_option(a.precision)});
   r.load_ms = ms_since(t0);
   ForwardOptions options;
@@ -327,6 +323,15 @@ std::string hms(double seconds) {
   return buf;
 }
 
+// Image folders are decoded through OpenCV where this build has it.
+ImageDecoder image_decoder() {
+#if MSNLENS_HAVE_IMAGEIO
+  return [](const fs::path& f) { return read_image(f); };
+#else
+  return {};
+#endif
+}
+
 int run_pretrain(const Args& a) {
   PretrainConfig config = PretrainConfig::preset(a.preset);
   if (!a.config.empty()) config.update(read_json_file(a.config), a.config);
@@ -334,15 +339,13 @@ int run_pretrain(const Args& a) {
   if (a.steps_per_epoch > 0) config.steps_per_epoch = a.steps_per_epoch;
   std::shared_ptr<const ImageDataset> data;
   if (std::filesystem::is_directory(a.data)) {
-#if MSNLENS_HAVE_IMAGEIO
-    data = std::make_shared<ImageFolderDataset>(a.data, [](const std::filesystem::path& file) {
-      const RgbImage rgb = read_image(file);
+    const ImageDecoder decode = image_decoder();
+    if (!decode) fail(a.data, "image folders need image decoding, and this build has none (OpenCV was not found); use IDX files");
+    data = std::make_shared<ImageFolderDataset>(a.data, [decode](const std::filesystem::path& file) {
+      const RgbImage rgb = decode(file);
       return at::from_blob(const_cast<std::uint8_t*>(rgb.pixels.data()), {rgb.height, rgb.width, 3}, at::kByte)
           .permute({2, 0, 1}).to(at::kFloat).div(255.0);
     });
-#else
-    fail(a.data, "image folders need image decoding, and this build has none (OpenCV was not found); use IDX files");
-#endif
   } else {
     data = std::make_shared<IdxImageDataset>(a.data);
   }
@@ -368,123 +371,15 @@ int run_pretrain(const Args& a) {
   return 0;
 }
 
-// Images with labels: IDX image + label files, or a folder with one subfolder per class.
-struct LabelledImages {
-  std::vector<RgbImage> images;
-  at::Tensor labels;  // int64 [N]
-  std::vector<std::string> classes;
-};
-
-LabelledImages read_labelled(const std::string& path, const std::vector<std::string>& names) {
-  LabelledImages out;
-  if (std::filesystem::is_directory(path)) {
-#if MSNLENS_HAVE_IMAGEIO
-    std::vector<std::filesystem::path> dirs;
-    for (const auto& e : std::filesystem::directory_iterator(path))
-      if (e.is_directory()) dirs.push_back(e.path());
-    std::sort(dirs.begin(), dirs.end());
-    std::vector<std::int64_t> labels;
-    for (std::size_t c = 0; c < dirs.size(); ++c) {
-      out.classes.push_back(dirs[c].filename().string());
-      const ImageFolderDataset files(dirs[c], nullptr);
-      for (const auto& f : files.files()) {
-        out.images.push_back(read_image(f));
-        labels.push_back(static_cast<std::int64_t>(c));
-      }
-    }
-    if (out.images.empty()) fail(path, "has no class subfolders with images");
-    out.labels = at::tensor(labels, at::kLong);
-    return out;
-#else
-    fail(path, "image folders need image decoding, and this build has none (OpenCV was not found)");
-#endif
+FeatureExtractor feature_extractor(const Args& a, const LabelledImages& train) {
+  if (a.model == "pixels") return FeatureExtractor(train.images);
+  LoadedModel loaded = front_end::load_model(a.model, a.config);
+  if (a.random_init) {
+    const ViTMSNConfig config = loaded.model->config();
+    loaded.model = std::make_shared<ViTMSNModel>(config, random_weights(config, 0), "random init");
+    loaded.summary.layout = "random initialisation";
   }
-  const at::Tensor images = read_idx_images(path);
-  std::string label_path = path;
-  const auto at = label_path.find("images-idx3");
-  if (at == std::string::npos) fail(path, "cannot find its labels: expected a name with \"images-idx3\" (MNIST naming)");
-  label_path.replace(at, 11, "labels-idx1");
-  out.labels = read_idx_labels(label_path);
-  if (out.labels.size(0) != images.size(0))
-    fail(label_path, std::to_string(out.labels.size(0)) + " labels for " + std::to_string(images.size(0)) + " images");
-  const std::int64_t classes = out.labels.max().item<std::int64_t>() + 1;
-  for (std::int64_t c = 0; c < classes; ++c)
-    out.classes.push_back(static_cast<std::size_t>(c) < names.size() ? names[static_cast<std::size_t>(c)] : std::to_string(c));
-  for (std::int64_t i = 0; i < images.size(0); ++i) {
-    RgbImage rgb(static_cast<int>(images.size(2)), static_cast<int>(images.size(1)));
-    const std::uint8_t* src = images[i].contiguous().data_ptr<std::uint8_t>();
-    for (std::size_t p = 0; p < rgb.pixels.size(); ++p) rgb.pixels[p] = src[p / 3];
-    out.images.push_back(std::move(rgb));
-  }
-  return out;
-}
-
-// Features of images[indices]: the CLS embedding, or centred raw pixels for the baseline.
-class FeatureSource {
- public:
-  FeatureSource(const Args& a, const LabelledImages& train) {
-    if (a.model == "pixels") {
-      // Raw-pixel baseline: every image resized to the training images' size, centred on their mean.
-      width_ = train.images.front().width;
-      height_ = train.images.front().height;
-      at::Tensor sum = at::zeros({height_ * width_ * 3}, at::kDouble);
-      for (const auto& im : train.images) sum += pixels(im).to(at::kDouble);
-      mean_ = (sum / static_cast<double>(train.images.size())).to(at::kFloat);
-      return;
-    }
-    LoadedModel loaded = load_model(a.model, a.config.empty() ? ConfigOverride{} : ConfigOverride::from_file(a.config));
-    if (a.random_init) {
-      const ViTMSNConfig config = loaded.model->config();
-      loaded.model = std::make_shared<ViTMSNModel>(config, random_weights(config, 0), "random init");
-      loaded.summary.layout = "random initialisation";
-    }
-    session_ = std::make_unique<InferenceSession>(std::move(loaded), SessionOptions{a.device, parse_precision_option(a.precision)});
-  }
-
-  at::Tensor features(const std::vector<RgbImage>& images, const std::vector<std::int64_t>& indices) const {
-    std::vector<at::Tensor> rows;
-    for (std::size_t start = 0; start < indices.size(); start += 256) {
-      std::vector<at::Tensor> batch;
-      for (std::size_t i = start; i < std::min(indices.size(), start + 256); ++i) {
-        const RgbImage& im = images[static_cast<std::size_t>(indices[i])];
-        batch.push_back(session_ ? session_->preprocess(im) : (pixels(im) - mean_).unsqueeze(0));
-      }
-      const at::Tensor x = at::cat(batch);
-      if (!session_) {
-        rows.push_back(x);
-        continue;
-      }
-      ForwardOptions options;
-      options.output_attentions = false;
-      options.output_hidden_states = false;
-      rows.push_back(session_->run(x, options).cls_embedding());
-    }
-    return at::cat(rows);
-  }
-
- private:
-  at::Tensor pixels(const RgbImage& im) const {
-    const RgbImage r = (im.width == width_ && im.height == height_) ? im : pil_resize(im, width_, height_, ResampleFilter::Bilinear);
-    return at::from_blob(const_cast<std::uint8_t*>(r.pixels.data()), {static_cast<std::int64_t>(r.pixels.size())}, at::kByte)
-        .to(at::kFloat).div(255.0);
-  }
-  std::unique_ptr<InferenceSession> session_;
-  int width_ = 0, height_ = 0;
-  at::Tensor mean_;
-};
-
-// k examples of every class, drawn by `seed`.
-std::vector<std::int64_t> sample_shots(const at::Tensor& labels, std::int64_t classes, int k, int seed) {
-  at::Generator gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(seed) * 7919 + static_cast<std::uint64_t>(k));
-  const at::Tensor order = at::randperm(labels.size(0), gen);
-  std::vector<int> taken(static_cast<std::size_t>(classes), 0);
-  std::vector<std::int64_t> out;
-  const auto* l = labels.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < order.size(0) && static_cast<std::int64_t>(out.size()) < classes * k; ++i) {
-    const std::int64_t index = order[i].item<std::int64_t>();
-    if (taken[static_cast<std::size_t>(l[index])]++ < k) out.push_back(index);
-  }
-  return out;
+  return FeatureExtractor(std::make_shared<const InferenceSession>(std::move(loaded), SessionOptions{a.device, parse_precision_option(a.precision)}));
 }
 
 int run_fewshot(const Args& a) {
@@ -493,41 +388,24 @@ int run_fewshot(const Args& a) {
     std::stringstream list(a.class_names);
     for (std::string n; std::getline(list, n, ',');) names.push_back(n);
   }
-  const LabelledImages train = read_labelled(a.train, names);
-  const auto classes = static_cast<std::int64_t>(train.classes.size());
-  const FeatureSource source(a, train);
+  const LabelledImages train = read_labelled(a.train, names, image_decoder());
+  const FeatureExtractor features = feature_extractor(a, train);
   nlohmann::json results = json::array();
   if (!a.test.empty()) {
-    const LabelledImages test = read_labelled(a.test, names);
-    std::vector<std::int64_t> all(test.images.size());
-    std::iota(all.begin(), all.end(), 0);
-    const at::Tensor test_features = source.features(test.images, all);
+    const LabelledImages test = read_labelled(a.test, names, image_decoder());
     std::cout << "few-shot accuracy on " << test.images.size() << " test images (" << (a.model == "pixels" ? "raw pixels" : a.model)
               << (a.random_init ? ", random initialisation" : "") << "), logistic regression on centred, L2-normalised features (MSN protocol)\n";
-    for (const int k : a.shots) {
-      std::vector<double> accuracies;
-      for (int seed = 0; seed < a.seeds; ++seed) {
-        const std::vector<std::int64_t> picked = sample_shots(train.labels, classes, k, seed);
-        const at::Tensor labels = train.labels.index_select(0, at::tensor(picked, at::kLong));
-        const FewShotClassifier head = FewShotClassifier::fit(source.features(train.images, picked), labels, train.classes);
-        const at::Tensor predicted = head.predict(test_features).argmax(1);
-        accuracies.push_back(100.0 * predicted.eq(test.labels).to(at::kDouble).mean().item<double>());
-      }
-      const at::Tensor acc = at::tensor(accuracies, at::kDouble);
-      const double mean = acc.mean().item<double>(), std = accuracies.size() > 1 ? acc.std().item<double>() : 0.0;
+    for (const FewShotAccuracy& r : few_shot_accuracy(features, train, test, a.shots, a.seeds)) {
       char line[96];
-      std::snprintf(line, sizeof line, "  %2d per class: %5.1f %% +- %.1f  (%d seeds)\n", k, mean, std, a.seeds);
+      std::snprintf(line, sizeof line, "  %2d per class: %5.1f %% +- %.1f  (%d seeds)\n", r.k, r.mean, r.std, a.seeds);
       std::cout << line;
-      results.push_back({{"k", k}, {"mean", mean}, {"std", std}, {"seeds", accuracies}});
+      results.push_back({{"k", r.k}, {"mean", r.mean}, {"std", r.std}, {"seeds", r.per_seed}});
     }
   }
   if (!a.save_head.empty()) {
     // The head users get: k examples per class from seed 0 (the largest k asked for).
     const int k = *std::max_element(a.shots.begin(), a.shots.end());
-    const std::vector<std::int64_t> picked = sample_shots(train.labels, classes, k, 0);
-    const FewShotClassifier head = FewShotClassifier::fit(source.features(train.images, picked),
-                                                          train.labels.index_select(0, at::tensor(picked, at::kLong)), train.classes);
-    head.save(a.save_head);
+    fit_few_shot(features, train, k, 0).save(a.save_head);
     std::cout << "few-shot classes (" << k << " examples each) saved to " << a.save_head << "\n";
   }
   if (!a.json_out.empty())
@@ -589,7 +467,7 @@ int main(int argc, char** argv) {
   fewshot->add_option("--json", a.json_out, "write the accuracy table here");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return front_end::guarded_main("msnlens-cli", [&] {
     if (pretrain->parsed()) return run_pretrain(a);
     if (fewshot->parsed()) return run_fewshot(a);
     if (random_model->parsed()) {
@@ -599,13 +477,5 @@ int main(int argc, char** argv) {
       return 0;
     }
     return info->parsed() ? run_info(a) : run_infer(a);
-  } catch (const Error& e) {
-    std::cerr << "msnlens-cli: " << e.what() << "\n";
-  } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();  // LibTorch adds context lines
-    std::cerr << "msnlens-cli: " << what.substr(0, what.find('\n')) << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "msnlens-cli: " << e.what() << "\n";
-  }
-  return 1;
+  });
 }
