@@ -10,46 +10,13 @@ median and p95 latency, and the last_hidden_state it computed, for a parity chec
 import json
 import math
 import statistics
-import struct
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-NAMES = {v: k for k, v in DTYPES.items()}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = e["data_offsets"]
-        buf = bytearray(data[8 + n + begin : 8 + n + end])
-        out[name] = torch.frombuffer(buf, dtype=DTYPES[e["dtype"]]).reshape(e["shape"]) if end > begin else \
-            torch.zeros(e["shape"], dtype=DTYPES[e["dtype"]])
-    return out
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        b = t.contiguous().cpu().numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes()
-        dtype = NAMES[t.dtype] if t.dtype != torch.bfloat16 else "F32"
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
+from safetensors_io import read_safetensors, write_safetensors
 
 class ViTMSNEager:
     def __init__(self, weights, config, dtype, device):
@@ -117,8 +84,8 @@ def main():
     weights_cache = {}
     for case in job["cases"]:
         if case["weights"] not in weights_cache:
-            weights_cache[case["weights"]] = read_safetensors(case["weights"])
-        inputs = read_safetensors(case["inputs"])
+            weights_cache[case["weights"]] = read_safetensors(case["weights"])[0]
+        inputs = read_safetensors(case["inputs"])[0]
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[case["precision"]]
         model = ViTMSNEager(weights_cache[case["weights"]], case["config"], dtype, device)
         pixels = inputs["pixel_values"].to(device)
