@@ -13,7 +13,7 @@ IMAGES ?= $(wildcard resources/images/fashion/*.png)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps configure build test run clean fuzz test-asan
+.PHONY: all deps configure build test run install uninstall package clean fuzz test-asan
 
 all: build
 
@@ -31,6 +31,20 @@ test: build
 
 run: build
 	$(BUILD_DIR)/bin/msnlens --model $(MODEL) $(IMAGES)
+
+# `make install PREFIX=/usr/local DESTDIR=`: programs, bundled model and images, desktop entry,
+# icon, man pages (cmake --install underneath). `make uninstall` removes what it installed.
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+uninstall:
+	@test -f $(BUILD_DIR)/install_manifest.txt || (echo "nothing installed from $(BUILD_DIR)"; exit 1)
+	@xargs -d '\n' rm -fv < $(BUILD_DIR)/install_manifest.txt
+
+# A .deb under $(BUILD_DIR)/package, checked as scripts/check-package.sh describes.
+package: build
+	@./scripts/check-package.sh $(BUILD_DIR)
 
 # libFuzzer harnesses (clang, ASan + UBSan), each run FUZZ_SECONDS from the committed corpus
 # (FUZZ_TARGETS: a subset, e.g. "pickle torch_zip").

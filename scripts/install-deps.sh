@@ -18,6 +18,8 @@ packages=(
   xvfb xauth imagemagick
   # pretraining data for the bundled model and its tests (MIT licensed)
   dataset-fashion-mnist
+  # the .deb (CPack runs dpkg-shlibdeps) and the check of its desktop entry
+  dpkg-dev desktop-file-utils
 )
 
 missing=()
