@@ -3,6 +3,7 @@
 // official 2.x releases) lives here.
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <algorithm>
@@ -43,6 +44,32 @@ inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, cons
   for (std::int64_t start = 0; start < t; start += block) blocks.push_back(attend(q.slice(-2, start, std::min(t, start + block))));
   return at::cat(blocks, -2);
 #endif
+}
+
+// Whether an autocast region is active (pretraining's bf16 forwards), on the CPU or CUDA.
+inline bool autocast_active() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  return at::autocast::is_autocast_enabled(at::kCPU) || at::autocast::is_autocast_enabled(at::kCUDA);
+#else
+  return at::autocast::is_cpu_enabled() || at::autocast::is_enabled();
+#endif
+}
+
+// Turns bf16 autocast on or off for `device`'s type (LibTorch 2.4 replaced the per-backend calls).
+inline void set_bf16_autocast(at::Device device, bool enabled) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(device.type(), at::kBFloat16);
+  at::autocast::set_autocast_enabled(device.type(), enabled);
+#else
+  if (device.is_cuda()) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+  if (!enabled) at::autocast::clear_cache();
 }
 
 // Interactive masking changes the sequence length with every edit. LibTorch 2.2+ may run

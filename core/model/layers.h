@@ -1,10 +1,13 @@
 #pragma once
-// The small modules a ViT is made of, as plain structs of tensors (inference only).
+// The small modules a ViT is made of, as plain structs of tensors (the inference model, which
+// pretraining trains too).
 // Weights of GEMMs live in the compute dtype; norms keep float32 parameters and outputs.
 
 #include <ATen/ATen.h>
 
 #include <string>
+
+#include "common/torch_compat.h"
 
 namespace msnlens {
 
@@ -12,8 +15,11 @@ struct Linear {
   at::Tensor weight;  // [out, in], compute dtype
   at::Tensor bias;    // [out] or undefined
 
-  // Accepts float32 input, multiplies in the weight's dtype, returns that dtype.
-  at::Tensor operator()(const at::Tensor& x) const { return at::linear(x.to(weight.scalar_type()), weight, bias); }
+  // Accepts float32 input, multiplies in the weight's dtype, returns that dtype. Under autocast
+  // (pretraining) autocast picks the GEMM dtype, so the input is left as it comes.
+  at::Tensor operator()(const at::Tensor& x) const {
+    return at::linear(autocast_active() ? x : x.to(weight.scalar_type()), weight, bias);
+  }
   std::int64_t out_features() const { return weight.size(0); }
   void to(at::Device device, at::ScalarType dtype);
 };

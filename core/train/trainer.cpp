@@ -1,13 +1,12 @@
 #include "train/trainer.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <chrono>
 #include <cmath>
 #include <fstream>
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "common/torch_compat.h"
 #include "engine/cpu_threads.h"
 
 namespace msnlens {
@@ -28,24 +27,18 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
 // bf16 autocast around the forward passes where asked (CPU AMX / CUDA tensor cores).
 class Autocast {
  public:
-  Autocast(bool enabled, at::Device device) : enabled_(enabled), cuda_(device.is_cuda()) {
-    if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_enabled(true);
-    } else {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
+  Autocast(bool enabled, at::Device device) : enabled_(enabled), device_(device) {
+    if (enabled_) set_bf16_autocast(device_, true);
   }
   ~Autocast() {
-    if (!enabled_) return;
-    if (cuda_) at::autocast::set_enabled(false);
-    else at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
+    if (enabled_) set_bf16_autocast(device_, false);
   }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
 
  private:
-  bool enabled_, cuda_;
+  bool enabled_;
+  at::Device device_;
 };
 
 }  // namespace
