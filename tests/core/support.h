@@ -105,7 +105,7 @@ Process::Result run_process(const std::string& program, const std::vector<std::s
     EXPECT_FALSE(msn_msg_.empty()) << "expected an msnlens::Error from: " #call;                 \
     if (!msn_msg_.empty()) {                                                                     \
       for (const char* msn_part_ : {__VA_ARGS__}) {                                              \
-        EXPECT_NE(msn_msg_.find(msn_part_), std::string::npos)                                   \
+        EXPECT_TRUE(msn_msg_.find(msn_part_) != std::string::npos)                               \
             << "message \"" << msn_msg_ << "\" lacks \"" << msn_part_ << "\"";                   \
       }                                                                                          \
     }                                                                                            \
