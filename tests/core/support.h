@@ -45,6 +45,11 @@ std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& m
 // A parameter as a GoogleTest name, which allows only letters, digits and '_'.
 std::string test_name(const std::string& param);
 
+// Names the cases of a suite parameterized by strings after their parameter.
+struct ParamName {
+  std::string operator()(const ::testing::TestParamInfo<std::string>& p) const { return test_name(p.param); }
+};
+
 // A new folder under the system's temporary directory, removed with its contents.
 class TempDir {
  public:

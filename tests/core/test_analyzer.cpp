@@ -258,10 +258,6 @@ TEST(Analyzer, TokenDroppingMatchesTheOriginalMsnOutputs) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, AnalyzerCase,
                          ::testing::Values("tiny224-cls-chelsea", "tiny224-base-bin-drop", "tiny64-masktoken-bmp",
                                            "tiny96-msn-original"),
-                         [](const auto& param_info) {
-                           std::string n = param_info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         msntest::ParamName());
 
 }  // namespace
