@@ -7,9 +7,11 @@
    pytorch_model.bin, with classifier, with mask token) run by transformers and by msnlens-cli
    on the same inputs, including head_mask, bool_masked_pos and interpolate_pos_encoding.
 3. Speed: msnlens-bench on CUDA beside transformers' eager and SDPA attention, same shapes.
-4. The app's flow: the engine's Qt-free suites on CUDA (every view through the Workbench, the
-   calls the app's worker makes, compared with the CPU in fp32 at the fixtures' tolerance, and the
-   views against float64 fixtures), then edit-to-result at the released checkpoints' shapes.
+4. The app's flow: every engine suite built here (GoogleTest, Qt-free; those needing OpenCV are
+   not built without it) with MSNLENS_TEST_DEVICE=cuda, each one's result recorded: every view
+   through the Workbench, the calls the app's worker makes, compared with the CPU in fp32 at the
+   fixtures' tolerance, the views against float64 fixtures, and the suites that run on the CPU
+   only (loaders, hostile files, pretraining). Then edit-to-result at the released checkpoints' shapes.
 Each section records its own failure and the rest still run (--sections picks some). Results go
 to $OUT/gpu-check.json.
 """
@@ -252,18 +254,45 @@ def speed(args, tmp):
     return {"msnlens": table, "transformers": hf, "bench_exit_status": p.returncode}
 
 
-@section("app flow on CUDA: every view vs CPU fp32, and timings at released shapes")
+def core_suites(build):
+    """The engine's suites CMake configured in `build` (ctest label "core"): name, command, environment."""
+    p = subprocess.run(["ctest", "-L", "core", "--show-only=json-v1"], cwd=build, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"ctest cannot list the suites in {build}: {p.stderr.strip()[-400:]}")
+    suites = []
+    for t in json.loads(p.stdout).get("tests", []):
+        props = {x["name"]: x["value"] for x in t.get("properties", [])}
+        env = dict(e.split("=", 1) for e in props.get("ENVIRONMENT", []))
+        # no command where ctest finds no executable: the suite did not build
+        suites.append((t["name"], t.get("command"), env, props.get("WORKING_DIRECTORY", build)))
+    return suites
+
+
+@section("app flow on CUDA: the engine's suites, every view vs CPU fp32, and timings at released shapes")
 def app_flow(args, tmp):
-    env = dict(os.environ, MSNLENS_TEST_DEVICE="cuda")
     suites = {}
-    for suite in ("test_analyzer", "test_workbench"):
-        report = os.path.join(tmp, suite + ".json")
-        p = subprocess.run([os.path.join(args.tests, suite), f"--gtest_output=json:{report}"], capture_output=True, text=True, env=env)
-        print(p.stdout[-4000:], p.stderr[-2000:], flush=True)
+    for name, command, env, cwd in core_suites(args.build):
+        if not command:
+            suites[name] = {"built": False}
+            print(f"{name}: not built (see the build logs)", flush=True)
+            continue
+        report = os.path.join(tmp, name + ".json")
+        t = time.time()
+        try:
+            p = subprocess.run(command + [f"--gtest_output=json:{report}"], capture_output=True, text=True, cwd=cwd,
+                               env={**os.environ, **env, "MSNLENS_TEST_DEVICE": "cuda"}, timeout=1800)
+            status, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:  # its partial output may come back as bytes
+            status = "timeout"
+            out, err = (x.decode(errors="replace") if isinstance(x, bytes) else x or "" for x in (e.stdout, e.stderr))
+        print(out[-4000:], err[-2000:], flush=True)
         r = json.load(open(report)) if os.path.exists(report) else {}
-        suites[suite] = {"exit_status": p.returncode, "tests": r.get("tests"), "failures": r.get("failures")}
-        if p.returncode != 0:
-            suites[suite]["output"] = p.stdout[-3000:]
+        suites[name] = {"built": True, "exit_status": status, "tests": r.get("tests"), "failures": r.get("failures"),
+                        "disabled": r.get("disabled"), "seconds": round(time.time() - t, 1)}
+        if status != 0:
+            suites[name]["output"] = (out[-3000:] + err[-1000:]).strip()
+        print(f"{name}: exit status {status}, {r.get('tests')} tests, {r.get('failures')} failures, "
+              f"{suites[name]['seconds']} s", flush=True)
     shapes = {}
     for graphs in ("off", "on"):
         out = os.path.join(tmp, f"shapes-{graphs}.json")
@@ -272,8 +301,12 @@ def app_flow(args, tmp):
                             "--gui-clicks", "0", "--json", out], capture_output=True, text=True)
         print(p.stdout[-4000:], p.stderr[-2000:], f"msnlens-bench --shapes exit status {p.returncode}", flush=True)
         shapes[graphs] = json.load(open(out))["shapes"] if os.path.exists(out) else {"error": p.stdout[-2000:] + p.stderr[-2000:]}
-    if any(s["exit_status"] != 0 for s in suites.values()):
-        raise AssertionError("engine suites failed on CUDA: " + json.dumps(suites))
+    if not suites:
+        raise AssertionError(f"no engine suites configured in {args.build}")
+    failed = [n for n, s in suites.items() if not s["built"] or s["exit_status"] != 0]
+    if failed:
+        raise AssertionError("engine suites failed or did not build on the CUDA machine: " + ", ".join(failed) +
+                             " " + json.dumps({n: suites[n] for n in failed}))
     return {"suites": suites, "shapes": shapes}
 
 
@@ -283,7 +316,7 @@ def main():
     ap.add_argument("--bench", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--tests", help="folder with the engine's test binaries (test_analyzer, test_workbench)")
+    ap.add_argument("--build", required=True, help="the CMake build folder with the engine's suites (ctest lists them)")
     ap.add_argument("--sections", default="app,parity,transformers,speed")
     args = ap.parse_args()
     sections = args.sections.split(",")

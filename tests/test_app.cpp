@@ -21,7 +21,7 @@
 #include "analysis/masking_response.h"
 #include "engine/workbench.h"
 #include "imaging/image_file.h"
-#include "test_support.h"
+#include "core/support.h"
 #include "ui/attention_grid.h"
 #include "ui/class_list.h"
 #include "ui/depth_lens_view.h"
@@ -30,12 +30,13 @@
 #include "ui/sweep_view.h"
 
 using namespace msnlens;
-using namespace testing;
+using namespace msntest;
 
 namespace {
 
 constexpr int kTimeoutMs = 60000;
 
+QString qs(const std::string& s) { return QString::fromStdString(s); }
 QString data(const std::string& relative) { return qs(data_path(relative).string()); }
 
 // A drag entering, then the drop (Qt delivers drops only to a widget that accepted the enter).
@@ -428,7 +429,7 @@ void AppTest::randomized_interaction_ends_in_a_fresh_state() {
   const ViewMapsPtr got = window_->shownMaps();
   auto same = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
     const auto c = compare(at::tensor(a), at::tensor(b), what);
-    MSN_VERIFY(c.ok, c.message);
+    QVERIFY2(c.ok, c.message.c_str());
   };
   same(got->map, expected.map, "map");
   QCOMPARE(got->head_maps.size(), expected.head_maps.size());

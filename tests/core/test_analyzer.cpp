@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <limits>
 
@@ -17,18 +16,14 @@
 #include "checkpoint/key_layout.h"
 #include "checkpoint/safetensors.h"
 #include "engine/analyzer.h"
-#include "fixtures.h"
+#include "support.h"
 
 using namespace msnlens;
 using fixture::compare;
 using fixture::data_path;
+using msntest::test_device;
 
 namespace {
-
-std::string test_device() {
-  const char* d = std::getenv("MSNLENS_TEST_DEVICE");
-  return d != nullptr && *d != '\0' ? d : "cpu";
-}
 
 // One golden case, run by the Analyzer on the test device in fp32.
 struct Case {
@@ -263,10 +258,6 @@ TEST(Analyzer, TokenDroppingMatchesTheOriginalMsnOutputs) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, AnalyzerCase,
                          ::testing::Values("tiny224-cls-chelsea", "tiny224-base-bin-drop", "tiny64-masktoken-bmp",
                                            "tiny96-msn-original"),
-                         [](const auto& param_info) {
-                           std::string n = param_info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         msntest::ParamName());
 
 }  // namespace

@@ -8,23 +8,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "common/error.h"
 #include "engine/workbench.h"
-#include "fixtures.h"
+#include "support.h"
 
 using namespace msnlens;
 using fixture::data_path;
+using msntest::test_device;
 
 namespace {
-
-std::string test_device() {
-  const char* d = std::getenv("MSNLENS_TEST_DEVICE");
-  return d != nullptr && *d != '\0' ? d : "cpu";
-}
 
 // A deterministic photo-like image: gradients, a disc and stripes.
 RgbImage synthetic_image(int width, int height, int seed) {

@@ -1,60 +1,56 @@
 // Every golden case in tests/data/cases, run through the engine on the CPU in float32 and
 // compared tensor by tensor with the float64 reference at the fixtures' tolerance.
 
-#include <QtTest>
+#include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iostream>
 #include <map>
 
 #include "checkpoint/safetensors.h"
 #include "common/json_file.h"
 #include "engine/inference_session.h"
 #include "imaging/image_file.h"
-#include "test_support.h"
+#include "support.h"
 
 using namespace msnlens;
-using namespace testing;
+using namespace msntest;
 
-class ParityTest : public QObject {
-  Q_OBJECT
+namespace {
 
- private Q_SLOTS:
-  void golden_case_data();
-  void golden_case();
-  void cleanupTestCase();
-
- private:
-  void run_case(const std::string& name);
-  void check(const at::Tensor& got, const TensorMap& expected, const std::string& name, const std::string& format);
-  std::map<std::string, double> worst_;  // per checkpoint format, for the record
-};
-
-void ParityTest::golden_case_data() {
-  QTest::addColumn<QString>("name");
+// Every case but the preprocessing one (test_preprocess), by name.
+std::vector<std::string> golden_cases() {
+  std::vector<std::string> cases;
   for (const auto& e : std::filesystem::directory_iterator(data_path("cases"))) {
     const std::string stem = e.path().stem().string();
-    if (e.path().extension() == ".json" && stem != "preprocess-224") QTest::newRow(stem.c_str()) << qs(stem);
+    if (e.path().extension() == ".json" && stem != "preprocess-224") cases.push_back(stem);
   }
+  std::sort(cases.begin(), cases.end());
+  return cases;
 }
 
-void ParityTest::check(const at::Tensor& got, const TensorMap& expected, const std::string& name,
-                       const std::string& format) {
-  const auto it = expected.find(name);
-  QVERIFY2(it != expected.end(), qPrintable(qs("reference lacks " + name)));
-  const Closeness c = compare(got, it->second, name);
-  MSN_VERIFY(c.ok, c.message);
-  worst_[format] = std::max(worst_[format], c.max_error);
-}
-
-void ParityTest::golden_case() {
-  QFETCH(QString, name);
-  try {
-    run_case(name.toStdString());
-  } catch (const std::exception& e) {
-    QFAIL(e.what());
+class Parity : public ::testing::TestWithParam<std::string> {
+ protected:
+  // The worst fp32 error per checkpoint format, for the record.
+  static void TearDownTestSuite() {
+    for (const auto& [format, err] : worst_) std::cout << "worst fp32 parity error, " << format << ": " << err << "\n";
   }
-}
 
-void ParityTest::run_case(const std::string& name) {
+  void check(const at::Tensor& got, const TensorMap& expected, const std::string& name, const std::string& format) {
+    const auto it = expected.find(name);
+    ASSERT_NE(it, expected.end()) << "reference lacks " << name;
+    const Closeness c = compare(got, it->second, name);
+    EXPECT_TRUE(c.ok) << c.message;
+    worst_[format] = std::max(worst_[format], c.max_error);
+  }
+
+  static std::map<std::string, double> worst_;
+};
+
+std::map<std::string, double> Parity::worst_;
+
+TEST_P(Parity, GoldenCase) {
+  const std::string name = GetParam();
   const auto spec = read_json_file(data_path("cases/" + name + ".json"));
   const auto& input = spec["input"];
   ConfigOverride config;
@@ -70,7 +66,7 @@ void ParityTest::run_case(const std::string& name) {
     // The full pipeline: decode, PIL-exact resize, normalize.
     pixels = session.preprocess(read_image(data_path(input["image"].get<std::string>())));
     const Closeness c = compare(pixels, expected.at("pixel_values"), "pixel_values");
-    MSN_VERIFY(c.max_error <= 0.02, c.message);
+    EXPECT_LE(c.max_error, 0.02) << c.message;
   } else {
     pixels = expected.at("inputs.pixel_values");
   }
@@ -83,14 +79,14 @@ void ParityTest::run_case(const std::string& name) {
   check(out.last_hidden_state, expected, "last_hidden_state", format);
   std::size_t layers = 0;
   while (expected.count("attentions." + std::to_string(layers))) ++layers;
-  QCOMPARE(out.attentions.size(), layers);
-  QCOMPARE(out.hidden_states.size(), layers + 1);
+  ASSERT_EQ(out.attentions.size(), layers);
+  ASSERT_EQ(out.hidden_states.size(), layers + 1);
   for (std::size_t i = 0; i < layers; ++i) check(out.attentions[i], expected, "attentions." + std::to_string(i), format);
   for (std::size_t i = 0; i <= layers; ++i) check(out.hidden_states[i], expected, "hidden_states." + std::to_string(i), format);
   // Logits exist exactly when the checkpoint has classifier weights, whatever id2label says.
-  QCOMPARE(out.logits.defined(), expected.count("logits") == 1);
+  ASSERT_EQ(out.logits.defined(), expected.count("logits") == 1);
   if (out.logits.defined()) check(out.logits, expected, "logits", format);
-  QCOMPARE(out.projection.defined(), expected.count("projection") == 1);
+  ASSERT_EQ(out.projection.defined(), expected.count("projection") == 1);
   if (out.projection.defined()) {
     check(out.projection, expected, "projection", format);
     check(out.prototype_probs, expected, "prototype_probs", format);
@@ -105,9 +101,6 @@ void ParityTest::run_case(const std::string& name) {
   }
 }
 
-void ParityTest::cleanupTestCase() {
-  for (const auto& [format, err] : worst_) qInfo("worst fp32 parity error, %s: %.3g", format.c_str(), err);
-}
+INSTANTIATE_TEST_SUITE_P(Cases, Parity, ::testing::ValuesIn(golden_cases()), ParamName());
 
-QTEST_GUILESS_MAIN(ParityTest)
-#include "test_parity.moc"
+}  // namespace

@@ -2,16 +2,17 @@
 // alpha images converted as PIL's convert("RGB") does, and corrupt, truncated, enormous or
 // foreign files refused by name before anything large is allocated.
 
-#include <QTemporaryDir>
-#include <QtTest>
+#include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <array>
+
 #include "imaging/image_file.h"
-#include "test_support.h"
+#include "support.h"
 
 using namespace msnlens;
-using namespace testing;
+using namespace msntest;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,47 +39,27 @@ std::array<int, 3> pixel(const RgbImage& im, int x, int y) {
   return {p[0], p[1], p[2]};
 }
 
-}  // namespace
+using Images = TempDirTest;
 
-class ImagesTest : public QObject {
-  Q_OBJECT
-
- private Q_SLOTS:
-  void init() { QVERIFY(dir_.isValid()); }
-  void every_format_decodes();
-  void exif_orientation_is_applied();
-  void sixteen_bit_like_pil();
-  void corrupt_and_foreign_files();
-  void enormous_headers_refused_before_decoding();
-
- private:
-  fs::path file(const std::string& name, const std::string& bytes) {
-    const fs::path p = fs::path(dir_.path().toStdString()) / name;
-    write_file(p, bytes);
-    return p;
-  }
-  QTemporaryDir dir_;
-};
-
-void ImagesTest::every_format_decodes() {
+TEST_F(Images, EveryFormatDecodes) {
   const cv::Mat m = halves(40, 30);
   for (const auto& [ext, params] : std::vector<std::pair<std::string, std::vector<int>>>{
            {".png", {}}, {".bmp", {}}, {".tiff", {}}, {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}}, {".jpg", {cv::IMWRITE_JPEG_QUALITY, 100}}}) {
     const RgbImage im = read_image(file("halves" + ext, encode(m, ext, params)));
-    QCOMPARE(im.width, 40);
-    QCOMPARE(im.height, 30);
+    ASSERT_EQ(im.width, 40) << ext;
+    ASSERT_EQ(im.height, 30) << ext;
     const auto left = pixel(im, 5, 15), right = pixel(im, 35, 15);
-    MSN_VERIFY(left[0] > 240 && left[2] < 15 && right[2] > 240 && right[0] < 15, qs(ext));
+    EXPECT_TRUE(left[0] > 240 && left[2] < 15 && right[2] > 240 && right[0] < 15) << ext;
   }
   // Grayscale is replicated into three equal channels.
   const cv::Mat gray(8, 8, CV_8UC1, cv::Scalar(77));
-  QCOMPARE(pixel(read_image(file("gray.png", encode(gray, ".png"))), 3, 3), (std::array<int, 3>{77, 77, 77}));
+  EXPECT_EQ(pixel(read_image(file("gray.png", encode(gray, ".png"))), 3, 3), (std::array<int, 3>{77, 77, 77}));
   // Alpha is dropped, not composited (PIL's RGBA -> RGB).
   const cv::Mat bgra(8, 8, CV_8UC4, cv::Scalar(10, 20, 30, 0));
-  QCOMPARE(pixel(read_image(file("alpha.png", encode(bgra, ".png"))), 1, 1), (std::array<int, 3>{30, 20, 10}));
+  EXPECT_EQ(pixel(read_image(file("alpha.png", encode(bgra, ".png"))), 1, 1), (std::array<int, 3>{30, 20, 10}));
 }
 
-void ImagesTest::exif_orientation_is_applied() {
+TEST_F(Images, ExifOrientationIsApplied) {
   // Stored 64 x 32 with red on the left; EXIF orientation 6 says "rotate 90 degrees clockwise
   // to display", which puts the left edge on top.
   const std::string jpeg = encode(halves(64, 32), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 100});
@@ -88,26 +69,26 @@ void ImagesTest::exif_orientation_is_applied() {
   const std::string segment = std::string("\xFF\xE1", 2) + static_cast<char>((app1.size() + 2) >> 8) +
                               static_cast<char>((app1.size() + 2) & 0xFF) + app1;
   const RgbImage im = read_image(file("rotated.jpg", jpeg.substr(0, 2) + segment + jpeg.substr(2)));
-  QCOMPARE(im.width, 32);
-  QCOMPARE(im.height, 64);
+  ASSERT_EQ(im.width, 32);
+  ASSERT_EQ(im.height, 64);
   const auto top = pixel(im, 16, 8), bottom = pixel(im, 16, 56);
-  MSN_VERIFY(top[0] > 240 && top[2] < 15, QString("top is %1,%2,%3").arg(top[0]).arg(top[1]).arg(top[2]));
-  QVERIFY(bottom[2] > 240 && bottom[0] < 15);
+  EXPECT_TRUE(top[0] > 240 && top[2] < 15) << "top is " << top[0] << "," << top[1] << "," << top[2];
+  EXPECT_TRUE(bottom[2] > 240 && bottom[0] < 15);
 }
 
-void ImagesTest::sixteen_bit_like_pil() {
+TEST_F(Images, SixteenBitLikePil) {
   // 16-bit gray: PIL's "I;16" -> "L" saturates; 1000 becomes 255, 200 stays 200.
   cv::Mat gray(4, 4, CV_16UC1, cv::Scalar(1000));
   gray.at<std::uint16_t>(0, 0) = 200;
   const RgbImage g = read_image(file("gray16.png", encode(gray, ".png")));
-  QCOMPARE(pixel(g, 0, 0), (std::array<int, 3>{200, 200, 200}));
-  QCOMPARE(pixel(g, 2, 2), (std::array<int, 3>{255, 255, 255}));
+  EXPECT_EQ(pixel(g, 0, 0), (std::array<int, 3>{200, 200, 200}));
+  EXPECT_EQ(pixel(g, 2, 2), (std::array<int, 3>{255, 255, 255}));
   // 16-bit colour: PIL keeps each sample's high byte (0x12FF -> 0x12, never rounded up).
   const cv::Mat color(4, 4, CV_16UC3, cv::Scalar(0x12FF, 0x3400, 0xFFFF));
-  QCOMPARE(pixel(read_image(file("rgb16.png", encode(color, ".png"))), 1, 1), (std::array<int, 3>{0xFF, 0x34, 0x12}));
+  EXPECT_EQ(pixel(read_image(file("rgb16.png", encode(color, ".png"))), 1, 1), (std::array<int, 3>{0xFF, 0x34, 0x12}));
 }
 
-void ImagesTest::corrupt_and_foreign_files() {
+TEST_F(Images, CorruptAndForeignFiles) {
   const std::string png = read_file(data_path("images/chelsea.png"));
   MSN_EXPECT_ERROR(read_image(file("cut.png", png.substr(0, png.size() / 3))), "cut.png", "corrupt or truncated PNG");
   std::string scrambled = png;
@@ -117,12 +98,12 @@ void ImagesTest::corrupt_and_foreign_files() {
   MSN_EXPECT_ERROR(read_image(file("cut.jpg", jpeg.substr(0, jpeg.size() - 200))), "cut.jpg", "truncated JPEG");
   MSN_EXPECT_ERROR(read_image(file("notes.png", "just some text")), "notes.png", "not an image in a supported format");
   MSN_EXPECT_ERROR(read_image(file("empty.jpg", "")), "empty.jpg");
-  MSN_EXPECT_ERROR(read_image(fs::path(dir_.path().toStdString()) / "absent.png"), "absent.png", "cannot open");
-  MSN_EXPECT_ERROR(read_image(fs::path(dir_.path().toStdString())), "is a folder");
+  MSN_EXPECT_ERROR(read_image(dir_.path() / "absent.png"), "absent.png", "cannot open");
+  MSN_EXPECT_ERROR(read_image(dir_.path()), "is a folder");
   MSN_EXPECT_ERROR(read_image(file("gif.gif", "GIF89a\x01\x00\x01\x00")), "not an image in a supported format");
 }
 
-void ImagesTest::enormous_headers_refused_before_decoding() {
+TEST_F(Images, EnormousHeadersRefusedBeforeDecoding) {
   // A 100000 x 100000 PNG would need 30 GB; its 33-byte header is all it takes to refuse it.
   const std::string ihdr = std::string("IHDR") + be32(100000) + be32(100000) + std::string("\x08\x02\0\0\0", 5);
   const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + be32(13) + ihdr + be32(0);
@@ -130,7 +111,7 @@ void ImagesTest::enormous_headers_refused_before_decoding() {
   // The same from a JPEG frame header and a BMP info header.
   std::string jpeg = encode(halves(16, 16), ".jpg");
   const std::size_t sof = jpeg.find("\xFF\xC0");
-  QVERIFY(sof != std::string::npos);
+  ASSERT_NE(sof, std::string::npos);
   jpeg[sof + 5] = jpeg[sof + 7] = '\xFF';
   jpeg[sof + 6] = jpeg[sof + 8] = '\xFF';
   MSN_EXPECT_ERROR(read_image(file("bomb.jpg", jpeg)), "bomb.jpg", "65535 x 65535");
@@ -139,5 +120,4 @@ void ImagesTest::enormous_headers_refused_before_decoding() {
   MSN_EXPECT_ERROR(read_image(file("bomb.bmp", bmp)), "bomb.bmp", "100000 x 100000");
 }
 
-QTEST_GUILESS_MAIN(ImagesTest)
-#include "test_images.moc"
+}  // namespace

@@ -2,17 +2,16 @@
 // to run code, zips that climb out of their folder, broken configs and mismatched weights.
 // Each must be refused with an msnlens::Error whose message names the file and the problem.
 
-#include <QTemporaryDir>
-#include <QtTest>
+#include <gtest/gtest.h>
 
 #include "checkpoint/safetensors.h"
 #include "checkpoint/torch_zip.h"
 #include "checkpoint/unpickler.h"
 #include "engine/model_loader.h"
-#include "test_support.h"
+#include "support.h"
 
 using namespace msnlens;
-using namespace testing;
+using namespace msntest;
 namespace fs = std::filesystem;
 
 namespace {
@@ -57,32 +56,11 @@ std::string tensor_pickle(int storage_numel, int offset, int size) {
          raw("\x89") + "ccollections\nOrderedDict\n)R" + "tRs.";
 }
 
-}  // namespace
-
-class HostileFilesTest : public QObject {
-  Q_OBJECT
-
- private Q_SLOTS:
-  void init() { QVERIFY(dir_.isValid()); }
-  void safetensors_headers();
-  void pickles_never_run_code();
-  void pickle_limits();
-  void storage_bounds();
-  void zip_containers();
-  void legacy_and_unknown_files();
-  void broken_configs();
-  void mismatched_weights();
-  void bad_forward_inputs();
-
- private:
-  fs::path file(const std::string& name, const std::string& bytes) {
-    const fs::path p = fs::path(dir_.path().toStdString()) / name;
-    write_file(p, bytes);
-    return p;
-  }
+class HostileFiles : public TempDirTest {
+ protected:
   // A copy of the tiny224-cls folder whose weights and config can be edited.
-  fs::path model_dir(const std::string& name, const TensorMap& weights, const std::string& config_text = "") {
-    const fs::path d = fs::path(dir_.path().toStdString()) / name;
+  fs::path model_dir(const std::string& name, const TensorMap& weights, const std::string& config_text = "") const {
+    const fs::path d = dir_ / name;
     fs::create_directories(d);
     std::vector<std::pair<std::string, at::Tensor>> list(weights.begin(), weights.end());
     write_safetensors(d / "model.safetensors", list);
@@ -91,15 +69,14 @@ class HostileFilesTest : public QObject {
     fs::copy_file(src / "preprocessor_config.json", d / "preprocessor_config.json", fs::copy_options::overwrite_existing);
     return d;
   }
-  TensorMap cls_weights() const {
+  static TensorMap cls_weights() {
     TensorMap m;
     for (const auto& [k, v] : read_safetensors(data_path("models/tiny224-cls/model.safetensors")).tensors) m[k] = v.clone();
     return m;
   }
-  QTemporaryDir dir_;
 };
 
-void HostileFilesTest::safetensors_headers() {
+TEST_F(HostileFiles, SafetensorsHeaders) {
   MSN_EXPECT_ERROR(read_safetensors(file("short.safetensors", "abc")), "short.safetensors", "shorter than");
   MSN_EXPECT_ERROR(read_safetensors(file("huge.safetensors", le64(1ull << 40) + "{}")), "huge.safetensors", "limit");
   MSN_EXPECT_ERROR(read_safetensors(file("cut.safetensors", le64(5000) + "{\"a\":")), "cut.safetensors", "truncated");
@@ -126,11 +103,11 @@ void HostileFilesTest::safetensors_headers() {
   // A well-formed file still loads after all that.
   const auto ok = read_safetensors(file("ok.safetensors",
       safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", raw("\0\0\x80?\0\0\0@"))));
-  QCOMPARE(ok.tensors.at("w")[1].item<float>(), 2.0f);
+  EXPECT_FLOAT_EQ(ok.tensors.at("w")[1].item<float>(), 2.0f);
 }
 
-void HostileFilesTest::pickles_never_run_code() {
-  const fs::path marker = fs::path(dir_.path().toStdString()) / "pwned";
+TEST_F(HostileFiles, PicklesNeverRunCode) {
+  const fs::path marker = dir_.path() / "pwned";
   const std::string cmd = "touch " + marker.string();
   // os.system("touch ...") through GLOBAL + REDUCE, the classic exploit.
   const std::string system_pickle = std::string("\x80\x02") + "cos\nsystem\nX" + le32(static_cast<std::uint32_t>(cmd.size())) + cmd + "\x85R.";
@@ -145,10 +122,10 @@ void HostileFilesTest::pickles_never_run_code() {
   // Persistent loads with foreign ids, and a tensor rebuilt from something that is not a storage.
   MSN_EXPECT_ERROR(read_torch_zip(file("pid.pth", torch_zip(raw("\x80\x02") + unicode("abc") + "Q."))),
                    "unsupported persistent id");
-  QVERIFY(!fs::exists(marker));
+  EXPECT_FALSE(fs::exists(marker));
 }
 
-void HostileFilesTest::pickle_limits() {
+TEST_F(HostileFiles, PickleLimits) {
   // A list nested 100000 deep: refused before it can exhaust the stack.
   const std::string deep = "\x80\x02" + std::string(100000, ']') + std::string(99999, 'a') + ".";
   MSN_EXPECT_ERROR(read_torch_zip(file("deep.pth", torch_zip(deep))), "nesting deeper than");
@@ -163,7 +140,7 @@ void HostileFilesTest::pickle_limits() {
   MSN_EXPECT_ERROR(read_torch_zip(file("nostop.pth", torch_zip(raw("\x80\x02N")))), "truncated data");
 }
 
-void HostileFilesTest::storage_bounds() {
+TEST_F(HostileFiles, StorageBounds) {
   const std::string sixteen(16, '\0');
   MSN_EXPECT_ERROR(read_torch_zip(file("claims.pth", torch_zip(tensor_pickle(1000, 0, 10), {{"0", sixteen}}))),
                    "claims.pth", "storage 0 claims 1000 elements but holds 16 bytes");
@@ -171,10 +148,10 @@ void HostileFilesTest::storage_bounds() {
                    "reaches past its storage");
   MSN_EXPECT_ERROR(read_torch_zip(file("nostorage.pth", torch_zip(tensor_pickle(4, 0, 4)))), "storage 0 is missing");
   const PickleContents ok = read_torch_zip(file("ok.pth", torch_zip(tensor_pickle(4, 1, 3), {{"0", sixteen}})));
-  QCOMPARE(ok.tensors.at("w").numel(), 3);
+  EXPECT_EQ(ok.tensors.at("w").numel(), 3);
 }
 
-void HostileFilesTest::zip_containers() {
+TEST_F(HostileFiles, ZipContainers) {
   const std::string pickle = tensor_pickle(4, 0, 4);
   MSN_EXPECT_ERROR(read_torch_zip(file("escape.pth",
                        stored_zip({{"archive/data.pkl", pickle}, {"../../etc/cron.d/evil", "x"}}))),
@@ -194,18 +171,18 @@ void HostileFilesTest::zip_containers() {
   MSN_EXPECT_ERROR(read_torch_zip(file("lying.pth", lying)), "lying.pth", "truncated or corrupt");
 }
 
-void HostileFilesTest::legacy_and_unknown_files() {
+TEST_F(HostileFiles, LegacyAndUnknownFiles) {
   MSN_EXPECT_ERROR(load_model(file("legacy.pth.tar", raw("\x80\x02\x8a\x0al\xfc\x9c" "F\xf9 j\xa8P\x19."))),
                    "legacy.pth.tar", "legacy torch.save format");
   MSN_EXPECT_ERROR(load_model(file("notes.bin", "hello, this is text")), "notes.bin", "not a torch.save file");
   MSN_EXPECT_ERROR(load_model(file("empty.bin", "")), "empty.bin");
-  MSN_EXPECT_ERROR(load_model(fs::path(dir_.path().toStdString()) / "missing"), "missing", "no such file");
-  const fs::path empty_dir = fs::path(dir_.path().toStdString()) / "nothing";
+  MSN_EXPECT_ERROR(load_model(dir_.path() / "missing"), "missing", "no such file");
+  const fs::path empty_dir = dir_.path() / "nothing";
   fs::create_directories(empty_dir);
   MSN_EXPECT_ERROR(load_model(empty_dir), "nothing", "no weights found");
 }
 
-void HostileFilesTest::broken_configs() {
+TEST_F(HostileFiles, BrokenConfigs) {
   const TensorMap w = cls_weights();
   MSN_EXPECT_ERROR(load_model(model_dir("badjson", w, "{\"hidden_size\": 48,")), "badjson/config.json", "not valid JSON");
   MSN_EXPECT_ERROR(load_model(model_dir("heads", w, R"({"hidden_size": 48, "num_attention_heads": 5})")),
@@ -230,7 +207,7 @@ void HostileFilesTest::broken_configs() {
                    "vit_tiny96_msn.pth.tar", "cannot infer the number of attention heads", "--config");
 }
 
-void HostileFilesTest::mismatched_weights() {
+TEST_F(HostileFiles, MismatchedWeights) {
   TensorMap missing = cls_weights();
   missing.erase("vit.layernorm.bias");
   MSN_EXPECT_ERROR(load_model(model_dir("missing", missing)), "model.safetensors", "missing tensor \"layernorm.bias\"");
@@ -249,7 +226,7 @@ void HostileFilesTest::mismatched_weights() {
   MSN_EXPECT_ERROR(load_model(model_dir("classifier", classifier)), "\"classifier.bias\" has shape [6], expected [5]");
 }
 
-void HostileFilesTest::bad_forward_inputs() {
+TEST_F(HostileFiles, BadForwardInputs) {
   const LoadedModel m = load_model(data_path("models/tiny224-cls"));
   const at::Tensor pixels = at::zeros({1, 3, 224, 224});
   ForwardOptions o;
@@ -268,5 +245,4 @@ void HostileFilesTest::bad_forward_inputs() {
   MSN_EXPECT_ERROR(m.model->forward(at::zeros({1, 3, 8, 224}), o), "smaller than one 16-pixel patch");
 }
 
-QTEST_GUILESS_MAIN(HostileFilesTest)
-#include "test_hostile_files.moc"
+}  // namespace

@@ -2,19 +2,21 @@
 // rewritten after loading, a model too large for memory, and a soak of loading, inference,
 // masking, sweeps and image switches whose live heap must not grow.
 
-#include <QTemporaryDir>
-#include <QtTest>
+#include <gtest/gtest.h>
 #include <malloc.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "analysis/patch_mask.h"
 #include "checkpoint/safetensors.h"
 #include "engine/inference_session.h"
 #include "engine/mask_sweep.h"
 #include "imaging/image_file.h"
-#include "test_support.h"
+#include "support.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -30,7 +32,7 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 using namespace msnlens;
-using namespace testing;
+using namespace msntest;
 namespace fs = std::filesystem;
 
 namespace {
@@ -45,52 +47,44 @@ std::size_t live_heap_bytes() {
 #endif
 }
 
-}  // namespace
-
-class RobustnessTest : public QObject {
-  Q_OBJECT
-
- private Q_SLOTS:
-  void init() { QVERIFY(dir_.isValid()); }
-  void truncated_after_loading();
-  void too_large_for_memory();
-  void soak();
-
- private:
-  QTemporaryDir dir_;
+// Unsets MSNLENS_MEMORY_LIMIT_MB however a test ends, so the tests after it run uncapped.
+struct MemoryLimitReset {
+  ~MemoryLimitReset() { ::unsetenv("MSNLENS_MEMORY_LIMIT_MB"); }
 };
 
-void RobustnessTest::truncated_after_loading() {
-  const fs::path copy = fs::path(dir_.path().toStdString()) / "model";
+using Robustness = TempDirTest;
+
+TEST_F(Robustness, TruncatedAfterLoading) {
+  const fs::path copy = dir_.path() / "model";
   fs::copy(data_path("models/tiny224-cls"), copy, fs::copy_options::recursive);
   const InferenceSession session(load_model(copy), {"cpu", Precision::FP32});
   const at::Tensor pixels = read_safetensors(data_path("cases/tiny224-cls-pixels.safetensors")).tensors.at("inputs.pixel_values");
   const at::Tensor before = session.run(pixels).logits.clone();
   // Truncated in place (what a crashed writer leaves), then rewritten with other bytes: the
   // model holds its own copies, so inference neither crashes (SIGBUS) nor changes.
-  QVERIFY(::truncate((copy / "model.safetensors").c_str(), 0) == 0);
-  QVERIFY(at::equal(session.run(pixels).logits, before));
+  ASSERT_EQ(::truncate((copy / "model.safetensors").c_str(), 0), 0) << std::strerror(errno);
+  EXPECT_TRUE(at::equal(session.run(pixels).logits, before));
   write_file(copy / "model.safetensors", std::string(400000, 'x'));
-  QVERIFY(at::equal(session.run(pixels).logits, before));
+  EXPECT_TRUE(at::equal(session.run(pixels).logits, before));
   MSN_EXPECT_ERROR(load_model(copy), "model.safetensors");
 }
 
-void RobustnessTest::too_large_for_memory() {
-  qputenv("MSNLENS_MEMORY_LIMIT_MB", "0");  // no cap: the real MemAvailable
-  QVERIFY(load_model(data_path("models/tiny224-cls")).model != nullptr);
-  qputenv("MSNLENS_MEMORY_LIMIT_MB", "1");  // tiny224-cls needs 0.33 MiB: it fits under 1 MiB
-  QVERIFY(load_model(data_path("models/tiny224-cls")).model != nullptr);
+TEST_F(Robustness, TooLargeForMemory) {
+  MemoryLimitReset reset;
+  ::setenv("MSNLENS_MEMORY_LIMIT_MB", "0", 1);  // no cap: the real MemAvailable
+  EXPECT_TRUE(load_model(data_path("models/tiny224-cls")).model != nullptr);
+  ::setenv("MSNLENS_MEMORY_LIMIT_MB", "1", 1);  // tiny224-cls needs 0.33 MiB: it fits under 1 MiB
+  EXPECT_TRUE(load_model(data_path("models/tiny224-cls")).model != nullptr);
   // A 16 MiB model against a 4 MiB cap is refused with the numbers.
   TensorMap big;
   big["embeddings.cls_token"] = at::zeros({1024, 1024, 4});
-  write_safetensors(fs::path(dir_.path().toStdString()) / "big.safetensors", {big.begin(), big.end()});
-  qputenv("MSNLENS_MEMORY_LIMIT_MB", "4");
-  MSN_EXPECT_ERROR(load_model(fs::path(dir_.path().toStdString()) / "big.safetensors"), "big.safetensors", "needs 16 MiB",
+  write_safetensors(dir_.path() / "big.safetensors", {big.begin(), big.end()});
+  ::setenv("MSNLENS_MEMORY_LIMIT_MB", "4", 1);
+  MSN_EXPECT_ERROR(load_model(dir_.path() / "big.safetensors"), "big.safetensors", "needs 16 MiB",
                    "only 4 MiB are available");
-  qunsetenv("MSNLENS_MEMORY_LIMIT_MB");
 }
 
-void RobustnessTest::soak() {
+TEST_F(Robustness, Soak) {
   // One iteration: two models (with and without classifier) x two images, unmasked, token
   // dropping, mask token where there is one, and a small sweep; every object released.
   const std::vector<fs::path> models = {data_path("models/tiny224-cls"), data_path("models/tiny64-masktoken")};
@@ -129,10 +123,9 @@ void RobustnessTest::soak() {
   // would already exceed it several times over).
   constexpr std::size_t kBound = 2u << 20;
   const long long growth = static_cast<long long>(after_all) - static_cast<long long>(after_first);
-  qInfo("live heap after iteration 1: %.1f MiB, after %d: %.1f MiB (growth %lld bytes)", after_first / 1048576.0, kIterations,
-        after_all / 1048576.0, growth);
-  QVERIFY2(growth <= static_cast<long long>(kBound), qPrintable(QString("heap grew by %1 bytes").arg(growth)));
+  std::printf("live heap after iteration 1: %.1f MiB, after %d: %.1f MiB (growth %lld bytes)\n", after_first / 1048576.0,
+              kIterations, after_all / 1048576.0, growth);
+  EXPECT_LE(growth, static_cast<long long>(kBound)) << "heap grew by " << growth << " bytes";
 }
 
-QTEST_GUILESS_MAIN(RobustnessTest)
-#include "test_robustness.moc"
+}  // namespace
