@@ -78,21 +78,25 @@ TEST_F(Train, IdxFiles) {
   MSN_EXPECT_ERROR(read_idx_images(path("text.idx")), "bad magic");
 }
 
-TEST_F(Train, ExportedNetworkMatchesTheEngine) {
-  // After training steps (BatchNorm statistics moved), the exported target network must give
-  // the inference engine the same embeddings and projections the training code computes.
-  const auto data = std::make_shared<IdxImageDataset>(tiny_data());
-  MsnTrainer trainer(tiny_config(), data, Distributed::single());
+namespace {
+
+// After training steps (BatchNorm statistics moved), the exported network must give the
+// inference engine the embeddings and projections the training code computes, with the config's
+// activation: pretraining trains the engine's own model, so hidden_act means the same in both.
+void expect_export_matches_training(const PretrainConfig& config, const fs::path& data_file, const fs::path& out) {
+  const auto data = std::make_shared<IdxImageDataset>(data_file);
+  MsnTrainer trainer(config, data, Distributed::single());
   for (int s = 0; s < 3; ++s) trainer.step(s, 0);
-  trainer.export_model(path("exported"), {});
-  const LoadedModel loaded = load_model(path("exported"));
+  trainer.export_model(out, {});
+  const LoadedModel loaded = load_model(out);
   ASSERT_TRUE(loaded.model->has_projection_head());
   EXPECT_EQ(loaded.model->num_prototypes(), 16);
+  EXPECT_EQ(loaded.model->config().hidden_act, config.model.hidden_act);
   MsnNetwork student = trainer.student();
   student->eval();
-  const TensorMap student_weights = student->export_weights();
+  EXPECT_EQ(student->encoder().config().hidden_act, config.model.hidden_act);
   const ViTMSNModel engine(loaded.model->config(), [&] {
-    TensorMap w = student_weights;
+    TensorMap w = student->export_weights();
     w["prototypes"] = trainer.export_weights().at("prototypes");
     return w;
   }(), "student");
@@ -102,11 +106,35 @@ TEST_F(Train, ExportedNetworkMatchesTheEngine) {
   auto dist = Distributed::single();
   const at::Tensor cls = student->encode(x, 0.0, gen);
   const at::Tensor z = student->project(cls, *dist);
-  const ModelOutput out = engine.forward(x);
-  const Closeness c1 = compare(out.cls_embedding(), cls, "cls");
+  const ModelOutput out_engine = engine.forward(x);
+  const Closeness c1 = compare(out_engine.cls_embedding(), cls, "cls");
   EXPECT_TRUE(c1.ok) << c1.message;
-  const Closeness c2 = compare(out.projection, z, "projection");
+  const Closeness c2 = compare(out_engine.projection, z, "projection");
   EXPECT_TRUE(c2.ok) << c2.message;
+  // The exported file is the target network: the engine loading it computes what it computed.
+  const ModelOutput reloaded = loaded.model->forward(x);
+  const ModelOutput direct = ViTMSNModel(loaded.model->config(), trainer.export_weights(), "target").forward(x);
+  const Closeness c3 = compare(reloaded.cls_embedding(), direct.cls_embedding(), "exported target cls");
+  EXPECT_TRUE(c3.ok) << c3.message;
+}
+
+}  // namespace
+
+TEST_F(Train, ExportedNetworkMatchesTheEngine) { expect_export_matches_training(tiny_config(), tiny_data(), path("exported")); }
+
+TEST_F(Train, TrainsAndExportsTheConfiguredActivation) {
+  // ReLU instead of GELU: the network trained with it, the export says it, and reproduces it.
+  PretrainConfig relu = tiny_config();
+  relu.model.hidden_act = "relu";
+  expect_export_matches_training(relu, tiny_data(), path("exported-relu"));
+  // The same weights through GELU give other embeddings, so the check above could tell them apart.
+  const LoadedModel loaded = load_model(path("exported-relu"));
+  ViTMSNConfig gelu = loaded.model->config();
+  gelu.hidden_act = "gelu";
+  const at::Tensor x = at::randn({2, 3, 16, 16});
+  const at::Tensor with_relu = loaded.model->forward(x).cls_embedding();
+  const at::Tensor with_gelu = ViTMSNModel(gelu, loaded.model->state_dict(), "gelu").forward(x).cls_embedding();
+  EXPECT_GT((with_relu - with_gelu).abs().max().item<double>(), 1e-3);
 }
 
 TEST_F(Train, LossTerms) {
