@@ -191,22 +191,7 @@ TensorMap ViTMSNModel::state_dict() const {
     put("classifier.weight", classifier_.weight);
     put("classifier.bias", classifier_.bias);
   }
-  if (head_) {
-    const std::pair<const char*, const Linear*> linears[] = {{"fc1", &head_->fc1}, {"fc2", &head_->fc2}, {"fc3", &head_->fc3}};
-    for (const auto& [name, l] : linears) {
-      put(std::string("projection_head.") + name + ".weight", l->weight);
-      put(std::string("projection_head.") + name + ".bias", l->bias);
-    }
-    const std::pair<const char*, const std::optional<BatchNorm1d>*> norms[] = {{"bn1", &head_->bn1}, {"bn2", &head_->bn2}};
-    for (const auto& [name, bn] : norms) {
-      if (!*bn) continue;
-      const std::string p = std::string("projection_head.") + name + ".";
-      put(p + "weight", (*bn)->weight);
-      put(p + "bias", (*bn)->bias);
-      put(p + "running_mean", (*bn)->running_mean);
-      put(p + "running_var", (*bn)->running_var);
-    }
-  }
+  if (head_) head_->export_to(w);
   if (has_prototypes()) put("prototypes", prototypes_);
   return w;
 }
@@ -318,13 +303,31 @@ at::Tensor ViTMSNModel::EncoderLayer::forward(const at::Tensor& x, const Activat
   return h + output(act(intermediate(layernorm_after(h))));
 }
 
-at::Tensor ViTMSNModel::ProjectionHead::forward(const at::Tensor& cls) const {
+at::Tensor ProjectionHead::forward(const at::Tensor& cls) const {
   at::Tensor z = fc1(cls);
   if (bn1) z = (*bn1)(z);
   z = at::gelu(z);
   z = fc2(z);
   if (bn2) z = (*bn2)(z);
   return fc3(at::gelu(z));
+}
+
+void ProjectionHead::export_to(TensorMap& w) const {
+  auto put = [&](const std::string& name, const at::Tensor& t) { w[name] = t.detach().to(at::kCPU, at::kFloat).clone(); };
+  const std::pair<const char*, const Linear*> linears[] = {{"fc1", &fc1}, {"fc2", &fc2}, {"fc3", &fc3}};
+  for (const auto& [name, l] : linears) {
+    put(std::string("projection_head.") + name + ".weight", l->weight);
+    put(std::string("projection_head.") + name + ".bias", l->bias);
+  }
+  const std::pair<const char*, const std::optional<BatchNorm1d>*> norms[] = {{"bn1", &bn1}, {"bn2", &bn2}};
+  for (const auto& [name, bn] : norms) {
+    if (!*bn) continue;
+    const std::string p = std::string("projection_head.") + name + ".";
+    put(p + "weight", (*bn)->weight);
+    put(p + "bias", (*bn)->bias);
+    put(p + "running_mean", (*bn)->running_mean);
+    put(p + "running_var", (*bn)->running_var);
+  }
 }
 
 ModelOutput ViTMSNModel::forward(const at::Tensor& pixel_values, const ForwardOptions& options) const {

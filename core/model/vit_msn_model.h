@@ -73,6 +73,16 @@ class LayerAttention {
   at::Tensor keys_t_;                      // [B, heads, head_dim, T]
 };
 
+// MSN's projection head on the CLS token: fc1 -> [bn1] -> GELU -> fc2 -> [bn2] -> GELU -> fc3,
+// BatchNorms (where present) with running statistics.
+struct ProjectionHead {
+  Linear fc1, fc2, fc3;
+  std::optional<BatchNorm1d> bn1, bn2;
+  at::Tensor forward(const at::Tensor& cls) const;
+  // Adds the head under checkpoint names ("projection_head.fc1.weight", ...), float32 on the CPU.
+  void export_to(TensorMap& weights) const;
+};
+
 // Temperature of MSN's prototype assignment (the anchor-view temperature in the paper).
 constexpr double kPrototypeTemperature = 0.1;
 
@@ -141,11 +151,6 @@ class ViTMSNModel {
     Linear intermediate, output;
     at::Tensor forward(const at::Tensor& x, const Activation& act, const at::Tensor& head_mask,
                        at::Tensor* probs_out) const;
-  };
-  struct ProjectionHead {  // MSN: fc1 -> [bn1] -> GELU -> fc2 -> [bn2] -> GELU -> fc3
-    Linear fc1, fc2, fc3;
-    std::optional<BatchNorm1d> bn1, bn2;
-    at::Tensor forward(const at::Tensor& cls) const;
   };
 
   at::Tensor embed(const at::Tensor& pixel_values, const ForwardOptions& options) const;

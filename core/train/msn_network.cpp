@@ -74,21 +74,13 @@ torch::Tensor MsnNetworkImpl::project(const torch::Tensor& cls, Distributed& dis
 TensorMap MsnNetworkImpl::export_weights() const {
   torch::NoGradGuard no_grad;
   TensorMap w = encoder_->state_dict();
-  auto put = [&](const std::string& name, const torch::Tensor& t) { w[name] = t.detach().to(torch::kCPU, torch::kFloat).clone(); };
-  const std::pair<const char*, const torch::nn::Linear*> linears[] = {{"fc1", &fc1}, {"fc2", &fc2}, {"fc3", &fc3}};
-  for (const auto& [name, linear] : linears) {
-    put(std::string("projection_head.") + name + ".weight", (*linear)->weight);
-    put(std::string("projection_head.") + name + ".bias", (*linear)->bias);
-  }
-  const std::pair<const char*, const torch::nn::BatchNorm1d*> norms[] = {{"bn1", &bn1}, {"bn2", &bn2}};
-  for (const auto& [name, bn] : norms) {
-    if (!*bn) continue;
-    const std::string p = std::string("projection_head.") + name + ".";
-    put(p + "weight", (*bn)->weight);
-    put(p + "bias", (*bn)->bias);
-    put(p + "running_mean", (*bn)->running_mean);
-    put(p + "running_var", (*bn)->running_var);
-  }
+  // The head as the engine holds it (eval-mode BatchNorms with the running statistics).
+  auto linear = [](const torch::nn::Linear& l) { return Linear{l->weight, l->bias}; };
+  auto norm = [](const torch::nn::BatchNorm1d& bn) -> std::optional<BatchNorm1d> {
+    if (!bn) return std::nullopt;
+    return BatchNorm1d{bn->weight, bn->bias, bn->running_mean, bn->running_var, bn->options.eps()};
+  };
+  ProjectionHead{linear(fc1), linear(fc2), linear(fc3), norm(bn1), norm(bn2)}.export_to(w);
   return w;
 }
 
