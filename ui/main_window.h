@@ -65,7 +65,6 @@ class MainWindow : public QMainWindow {
 
   // For tests and the report.
   ImageCanvas* canvas() const { return canvas_; }
-  AttentionGrid* headsGrid() const { return heads_grid_; }
   AttentionGrid* overviewGrid() const { return overview_grid_; }
   SweepView* sweepView() const { return sweep_view_; }
   QTabWidget* tabs() const { return tabs_; }
