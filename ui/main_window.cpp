@@ -16,16 +16,10 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMimeData>
-#include <QMouseEvent>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
-#include <QTimer>
 #include <QVBoxLayout>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
 
 #include "analysis/attention_maps.h"
 #include "ui/attention_panel.h"
@@ -48,15 +42,6 @@
 #include "ui/sweep_panel.h"
 
 namespace msnlens {
-namespace {
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1)];
-}
-
-}  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("MSN Lens"));
@@ -187,6 +172,7 @@ void MainWindow::connectWorker() {
   connect(worker_, &InferenceWorker::sweepProgress, tabs_->sweep(), &SweepPanel::setProgress);
   connect(worker_, &InferenceWorker::sweepFinished, this, &MainWindow::onSweepFinished);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
+  connect(worker_, &InferenceWorker::failed, this, &MainWindow::failed);
   connect(worker_, &InferenceWorker::fewShotReady, this, &MainWindow::onFewShot);
   connect(worker_, &InferenceWorker::busyChanged, busy_, &BusyIndicator::setBusy);
 }
@@ -284,7 +270,6 @@ void MainWindow::setDevice(const QString& device, const QString& precision) {
 
 void MainWindow::loadModel(const QString& path, bool demo) {
   error_->dismiss();
-  load_timer_.start();
   model_->showLoading(path);
   Q_EMIT loadModelRequested(path, device_, precision_, demo);
 }
@@ -336,7 +321,6 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   tabs_->masking()->setMaskTokenAvailable(info.has_mask_token);
   tabs_->attention()->setModel(info.layers, info.heads, info.grid_cols);
   sent_.reset();
-  first_result_pending_ = true;
   images_->resetResults(info.grid_rows, info.grid_cols);
   if (const ImageState* s = current()) canvas_->setMask(s->mask);
   // The current image first, then the rest for the strip.
@@ -353,6 +337,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
 void MainWindow::onModelFailed(const QString& message) {
   showError(tr("Could not load the model: %1").arg(message));
   model_->showLoadFailed(info_);
+  Q_EMIT failed(message);
 }
 
 void MainWindow::onImageDecoded(quint64 id, const QImage& image) {
@@ -367,10 +352,7 @@ void MainWindow::onImageDecoded(quint64 id, const QImage& image) {
 void MainWindow::onImageFailed(quint64 id, const QString& message) {
   showError(tr("Could not open the image: %1").arg(message));
   images_->remove(id);
-  if (!screenshot_path_.isEmpty()) {
-    std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));
-    QApplication::exit(1);
-  }
+  Q_EMIT failed(message);
 }
 
 void MainWindow::onBaseline(const ViewSummaryPtr& summary) {
@@ -379,7 +361,7 @@ void MainWindow::onBaseline(const ViewSummaryPtr& summary) {
   image->baseline = summary;
   images_->updateCaptions(predictor_, predictions_->source());
   if (summary->image_id == current_id_) refreshView();
-  maybeFinishScreenshot();
+  Q_EMIT baselineReady();
 }
 
 void MainWindow::onViewReady(const ViewResult& result) {
@@ -404,13 +386,12 @@ void MainWindow::finishClickMeasure() {
   click_pending_ = false;
   status_latency_->setText(status_latency_->text().section(QStringLiteral(" · "), 0, 0) +
                            tr(" · click to repaint %1 ms").arg(click_latencies_.back(), 0, 'f', 0));
-  maybeFinishScreenshot();
 }
 
 void MainWindow::onSweepFinished(const SweepResult& result) {
   tabs_->sweep()->setRunning(false);
   tabs_->sweep()->setResult(result);
-  maybeFinishScreenshot();
+  Q_EMIT sweepFinished();
 }
 
 void MainWindow::onFewShot(const LinearHead& head, const QString& source) {
@@ -439,6 +420,7 @@ ViewSummaryPtr MainWindow::maskedResult() const { return current() ? current()->
 ViewMapsPtr MainWindow::shownMaps() const { return current() ? current()->maps : nullptr; }
 bool MainWindow::viewCurrent() const { return current() && mapsCurrent(*current()); }
 
+bool MainWindow::allBaselines() const { return images_->allHaveBaselines(); }
 bool MainWindow::sweepRunning() const { return tabs_->sweep()->running(); }
 
 void MainWindow::selectImage(quint64 id) {
@@ -554,7 +536,6 @@ void MainWindow::refreshView() {
   refreshResponse();
   if (s && click_pending_ && mapsCurrent(*s)) finishClickMeasure();
   Q_EMIT viewUpdated();
-  maybeFinishScreenshot();
 }
 
 void MainWindow::refreshResponse() {
@@ -605,83 +586,6 @@ void MainWindow::exportReport() {
   if (path.isEmpty()) return;
   QFile f(path);
   if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(report()).toJson()) < 0) showError(tr("Could not write %1").arg(path));
-}
-
-// ---- screenshots, benchmark --------------------------------------------------------------
-
-void MainWindow::requestScreenshot(const QString& path, const QString& view) {
-  screenshot_path_ = path;
-  screenshot_view_ = view;
-  const PanelTabs::Tab tabs[] = {PanelTabs::Tab::Attention, PanelTabs::Tab::Heads,   PanelTabs::Tab::Masking,
-                                 PanelTabs::Tab::Sweep,     PanelTabs::Tab::Classes, PanelTabs::Tab::Lens};
-  const QStringList names = {"attention", "heads", "masking", "sweep", "classes", "lens"};
-  tabs_->showTab(tabs[std::max(0, static_cast<int>(names.indexOf(view)))]);
-  for (auto failed : {&InferenceWorker::modelFailed, &InferenceWorker::failed})
-    connect(worker_, failed, this, [](const QString& message) {
-      std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));
-      QApplication::exit(1);
-    });
-}
-
-void MainWindow::requestClickBenchmark(int clicks) { benchmark_clicks_ = clicks; }
-
-void MainWindow::maybeFinishScreenshot() {
-  const ImageState* s = current();
-  if (!s || !s->baseline || !mapsCurrent(*s)) return;
-  if (first_result_pending_) {
-    first_result_ms_ = static_cast<double>(load_timer_.nsecsElapsed()) / 1e6;
-    first_result_pending_ = false;
-  }
-  if (benchmark_clicks_ > 0 && !click_pending_) {
-    if (static_cast<int>(click_latencies_.size()) >= benchmark_clicks_) {
-      std::printf("click-to-repaint over %zu toggles: p50 %.1f ms, p95 %.1f ms; of which edit-to-result in the worker "
-                  "p50 %.1f ms, p95 %.1f ms; model load to first result %.0f ms (%s, %s)\n",
-                  click_latencies_.size(), percentile(click_latencies_, 0.5), percentile(click_latencies_, 0.95),
-                  percentile(result_latencies_, 0.5), percentile(result_latencies_, 0.95), first_result_ms_,
-                  qPrintable(info_.device), qPrintable(info_.precision));
-      benchmark_clicks_ = 0;
-      QTimer::singleShot(0, qApp, [] { QApplication::exit(0); });
-      return;
-    }
-    // Next toggle through the real mouse path, once the event loop is idle again.
-    if (click_scheduled_) return;
-    click_scheduled_ = true;
-    const int patch = static_cast<int>((click_latencies_.size() * 37 + 11) % static_cast<std::size_t>(std::max(1, s->mask.size())));
-    QTimer::singleShot(0, this, [this, patch] {
-      click_scheduled_ = false;
-      const QPoint at = canvas_->patchCenter(patch);
-      QMouseEvent press(QEvent::MouseButtonPress, at, canvas_->mapToGlobal(at), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
-      QMouseEvent release(QEvent::MouseButtonRelease, at, canvas_->mapToGlobal(at), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
-      QApplication::sendEvent(canvas_, &press);
-      QApplication::sendEvent(canvas_, &release);
-    });
-    return;
-  }
-  if (screenshot_path_.isEmpty()) return;
-  // Every thumbnail shows its top-1 before the window is grabbed.
-  if (!images_->allHaveBaselines()) return;
-  if (screenshot_view_ == "masking" && !screenshot_mask_applied_) {
-    screenshot_mask_applied_ = true;
-    QTimer::singleShot(0, this, [this] { runMaskAction(MaskAction::Random); });
-    return;
-  }
-  if (screenshot_view_ == "masking" && !(s->masked && s->mask.any())) return;
-  if (screenshot_view_ == "sweep") {
-    if (!screenshot_sweep_started_) {
-      screenshot_sweep_started_ = true;
-      QTimer::singleShot(0, tabs_->sweep(), &SweepPanel::requestRun);
-      return;
-    }
-    if (sweepRunning() || tabs_->sweep()->result().points.empty()) return;
-  }
-  const QString path = screenshot_path_;
-  screenshot_path_.clear();
-  // Let pending paints land, then grab the whole window as a user sees it.
-  QTimer::singleShot(50, this, [this, path] {
-    const bool ok = grab().save(path);
-    if (!ok) std::fprintf(stderr, "msnlens: cannot write screenshot %s\n", qPrintable(path));
-    QApplication::exit(ok ? 0 : 1);
-  });
 }
 
 }  // namespace msnlens

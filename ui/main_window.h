@@ -49,15 +49,7 @@ class MainWindow : public QMainWindow {
   void loadModel(const QString& path, bool demo = false);
   QList<quint64> addImageFiles(const QStringList& paths);  // their ids
 
-  // --screenshot: once the view's first result is on screen, grab the window into `path` and
-  // quit (status 0, or 1 with a message on stderr when something failed first). Views:
-  // attention, heads, masking (after a random mask), sweep (after a sweep), classes, lens.
-  void requestScreenshot(const QString& path, const QString& view);
-  // --benchmark-clicks: toggle `clicks` patches one after another, time each toggle until the
-  // overlay is repainted, print p50 / p95 and quit.
-  void requestClickBenchmark(int clicks);
-
-  // For tests.
+  // What the command-line driver (app/gui) and the tests read.
   ImageCanvas* canvas() const { return canvas_; }
   PanelTabs* tabs() const { return tabs_; }
   const ModelInfo& modelInfo() const { return info_; }
@@ -67,16 +59,22 @@ class MainWindow : public QMainWindow {
   ViewSummaryPtr maskedResult() const;  // and under its mask, once that has run
   ViewMapsPtr shownMaps() const;        // what the canvas and grids draw
   bool viewCurrent() const;             // they answer the current settings (no request outstanding)
+  bool allBaselines() const;            // every image's unmasked result is in (thumbnail captions)
   bool sweepRunning() const;
   // What the window asks of the worker for the current state (nothing without an image).
   std::optional<ViewRequest> desiredView() const;
-  // Each mask edit timed until its overlay was painted.
+  // Each mask edit timed until its overlay was painted, and the worker's share of that.
   const std::vector<double>& clickToRepaintMs() const { return click_latencies_; }
+  const std::vector<double>& editToResultMs() const { return result_latencies_; }
   QJsonObject report() const;
 
  Q_SIGNALS:
   void modelReady();
-  void viewUpdated();  // the canvas shows a new result or heat map
+  void viewUpdated();    // the canvas shows a new result or heat map
+  void baselineReady();  // an image's unmasked result arrived
+  void sweepFinished();
+  // The worker could not load a model or an image, or compute something (its message).
+  void failed(const QString& message);
 
   // Requests to the worker, queued onto its thread.
   void loadModelRequested(const QString& path, const QString& device, const QString& precision, bool demo);
@@ -113,7 +111,6 @@ class MainWindow : public QMainWindow {
   void requestMissingView();  // asks the worker for desiredView() unless it is shown or asked for
   void refreshResponse();
   void finishClickMeasure();
-  void maybeFinishScreenshot();
   void exportOverlay();
   void exportReport();
 
@@ -142,15 +139,6 @@ class MainWindow : public QMainWindow {
   QElapsedTimer click_timer_;
   bool click_pending_ = false;
   std::vector<double> click_latencies_, result_latencies_;
-
-  // Screenshot / click benchmark requests from the command line.
-  QString screenshot_path_, screenshot_view_;
-  bool screenshot_mask_applied_ = false, screenshot_sweep_started_ = false;
-  int benchmark_clicks_ = 0;
-  bool click_scheduled_ = false;
-  QElapsedTimer load_timer_;
-  double first_result_ms_ = -1;  // model load asked to its first view on screen
-  bool first_result_pending_ = false;
 
   ImageCanvas* canvas_ = nullptr;
   ImageListModel* images_ = nullptr;
