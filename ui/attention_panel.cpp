@@ -48,11 +48,11 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   opacity_->setObjectName("opacitySlider");
   opacity_->setRange(0, 100);
   opacity_->setValue(60);
-  grid_ = new QCheckBox(tr("Patch grid"));
-  grid_->setObjectName("gridCheck");
-  grid_->setChecked(true);
-  grid_view_ = new AttentionGrid(AttentionGrid::Mode::Heads);
-  grid_view_->setObjectName("headsGrid");
+  patch_grid_ = new QCheckBox(tr("Patch grid"));
+  patch_grid_->setObjectName("gridCheck");
+  patch_grid_->setChecked(true);
+  heads_grid_ = new AttentionGrid(AttentionGrid::Mode::Heads);
+  heads_grid_->setObjectName("headsGrid");
 
   auto* layer_row = new QHBoxLayout;
   layer_row->addWidget(layer_, 1);
@@ -69,20 +69,20 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Result"), shown_);
   form->addRow(tr("Colormap"), colormap_);
   form->addRow(tr("Opacity"), opacity_);
-  form->addRow(QString(), grid_);
+  form->addRow(QString(), patch_grid_);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
   layout->addWidget(new QLabel(tr("Heads of this layer (click to show one):")));
-  layout->addWidget(grid_view_, 1);
+  layout->addWidget(heads_grid_, 1);
 
   for (QComboBox* combo : {source_, heads_, colormap_, shown_})
     connect(combo, &QComboBox::currentIndexChanged, this, &AttentionPanel::mapChanged);
   connect(layer_, &QSlider::valueChanged, this, &AttentionPanel::mapChanged);
   connect(discard_, &QSlider::valueChanged, this, &AttentionPanel::mapChanged);
   connect(opacity_, &QSlider::valueChanged, this, [this](int v) { Q_EMIT opacityChanged(v / 100.0); });
-  connect(grid_, &QCheckBox::toggled, this, &AttentionPanel::gridToggled);
+  connect(patch_grid_, &QCheckBox::toggled, this, &AttentionPanel::gridToggled);
   connect(cls_button, &QPushButton::clicked, this, &AttentionPanel::clsQueryRequested);
-  connect(grid_view_, &AttentionGrid::headPicked, this, &AttentionPanel::selectHead);
+  connect(heads_grid_, &AttentionGrid::headPicked, this, &AttentionPanel::selectHead);
 
   auto menu_action = [this](const QString& text, Qt::Key key, auto slot) {
     auto* action = new QAction(text, this);
@@ -130,7 +130,7 @@ MapSpec AttentionPanel::mapSpec(int query_patch) const {
 Colormap AttentionPanel::colormap() const { return static_cast<Colormap>(colormap_->currentData().toInt()); }
 bool AttentionPanel::showMasked() const { return shown_->currentData().toBool(); }
 double AttentionPanel::opacity() const { return opacity_->value() / 100.0; }
-bool AttentionPanel::showGrid() const { return grid_->isChecked(); }
+bool AttentionPanel::showGrid() const { return patch_grid_->isChecked(); }
 
 void AttentionPanel::showSpec(const MapSpec& spec) {
   layer_label_->setText(tr("%1 / %2").arg(layer_->value() + 1).arg(std::max(1, layers_)));
@@ -143,7 +143,7 @@ void AttentionPanel::showSpec(const MapSpec& spec) {
 }
 
 void AttentionPanel::showMaps(const QImage& image, ViewMapsPtr maps, const MapSpec& spec, int rows, int cols) {
-  grid_view_->setData(image, std::move(maps), spec, colormap(), rows, cols);
+  heads_grid_->setData(image, std::move(maps), spec, colormap(), rows, cols);
 }
 
 void AttentionPanel::selectHead(int layer, int head) {
@@ -160,13 +160,13 @@ QJsonObject AttentionPanel::describe(const MapSpec& spec) const {
 void AttentionPanel::restoreSettings(const QSettings& settings) {
   colormap_->setCurrentIndex(std::max(0, colormap_->findData(settings.value("view/colormap", static_cast<int>(Colormap::Inferno)).toInt())));
   opacity_->setValue(settings.value("view/opacity", 60).toInt());
-  grid_->setChecked(settings.value("view/grid", true).toBool());
+  patch_grid_->setChecked(settings.value("view/grid", true).toBool());
 }
 
 void AttentionPanel::saveSettings(QSettings& settings) const {
   settings.setValue("view/colormap", colormap_->currentData());
   settings.setValue("view/opacity", opacity_->value());
-  settings.setValue("view/grid", grid_->isChecked());
+  settings.setValue("view/grid", patch_grid_->isChecked());
 }
 
 }  // namespace msnlens

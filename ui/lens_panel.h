@@ -6,7 +6,6 @@
 #include <QWidget>
 
 #include "analysis/predictions.h"
-#include "ui/view_types.h"
 
 class QLabel;
 class QTableWidget;

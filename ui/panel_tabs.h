@@ -5,7 +5,7 @@
 
 #include <QTabWidget>
 
-#include "ui/view_types.h"
+#include "analysis/views.h"
 
 namespace msnlens {
 

@@ -6,7 +6,6 @@
 #include <QGroupBox>
 
 #include "analysis/predictions.h"
-#include "ui/view_types.h"
 
 class QComboBox;
 class QSettings;
