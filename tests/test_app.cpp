@@ -11,7 +11,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QStandardItemModel>
-#include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -23,11 +23,14 @@
 #include "imaging/image_file.h"
 #include "core/support.h"
 #include "ui/attention_grid.h"
+#include "ui/attention_panel.h"
 #include "ui/class_list.h"
-#include "ui/depth_lens_view.h"
+#include "ui/classes_panel.h"
 #include "ui/image_canvas.h"
+#include "ui/lens_panel.h"
 #include "ui/main_window.h"
-#include "ui/sweep_view.h"
+#include "ui/panel_tabs.h"
+#include "ui/sweep_panel.h"
 
 using namespace msnlens;
 using namespace msntest;
@@ -51,6 +54,14 @@ void drop(QWidget* target, const QList<QUrl>& urls) {
 }
 
 QImage canvasPixels(MainWindow& w) { return w.canvas()->grab().toImage(); }
+
+// The window's widget with this objectName: tests never look widgets up by their text.
+template <class Widget>
+Widget* named(const MainWindow& w, const char* name) {
+  auto* widget = w.findChild<Widget*>(QString::fromLatin1(name));
+  if (!widget) qFatal("no %s named %s", Widget::staticMetaObject.className(), name);
+  return widget;
+}
 
 }  // namespace
 
@@ -149,20 +160,22 @@ void AppTest::layer_and_head_change_the_heat_map() {
     return canvasPixels(*window_);
   };
   const QImage last_layer = shown();
-  window_->layerSlider()->setValue(0);
+  auto* layers = named<QSlider>(*window_, "layerSlider");
+  auto* heads = named<QComboBox>(*window_, "headCombo");
+  layers->setValue(0);
   const QImage first_layer = shown();
   QVERIFY(first_layer != last_layer);
-  window_->headCombo()->setCurrentIndex(3 + 1);  // "Head 2"
+  heads->setCurrentIndex(heads->findData(1, AttentionPanel::HeadRole));  // "Head 2"
   const QImage head2 = shown();
   QVERIFY(head2 != first_layer);
   // Clicking a cell of the overview selects that layer and head.
-  window_->tabs()->setCurrentIndex(1);
-  AttentionGrid* overview = window_->overviewGrid();
+  window_->tabs()->showTab(PanelTabs::Tab::Heads);
+  auto* overview = named<AttentionGrid>(*window_, "overviewGrid");
   QTRY_VERIFY(overview->isVisible());
   QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->overview.size() == 6, kTimeoutMs);
   QTest::mouseClick(overview, Qt::LeftButton, Qt::NoModifier, overview->cellRect(1, 2).center());
-  QCOMPARE(window_->layerSlider()->value(), 1);
-  QCOMPARE(window_->headCombo()->currentText(), QString("Head 3"));
+  QCOMPARE(layers->value(), 1);
+  QCOMPARE(heads->currentText(), QString("Head 3"));
   QVERIFY(shown() != head2);
   // A query patch (right-click) shows that patch's attention instead of the CLS token's.
   const QImage cls_query = shown();
@@ -173,8 +186,9 @@ void AppTest::layer_and_head_change_the_heat_map() {
 
 void AppTest::sweep_leaves_the_ui_responsive() {
   openDefault();
-  window_->tabs()->setCurrentIndex(3);
-  auto* seeds = window_->sweepView()->findChild<QSpinBox*>();
+  window_->tabs()->showTab(PanelTabs::Tab::Sweep);
+  SweepPanel* sweep = window_->tabs()->sweep();
+  auto* seeds = named<QSpinBox>(*window_, "sweepSeedsSpin");
   seeds->setValue(24);  // long enough to watch the event loop while it runs
   // A timer on the UI thread counts how often the event loop turns during the sweep.
   int ticks = 0;
@@ -183,19 +197,17 @@ void AppTest::sweep_leaves_the_ui_responsive() {
   timer.start(5);
   bool masked_during_sweep = false;
   QObject::connect(window_.get(), &MainWindow::viewUpdated, [&] {
-    if (window_->maskedResult() && window_->sweepView()->result().points.empty()) masked_during_sweep = true;
+    if (window_->maskedResult() && sweep->result().points.empty()) masked_during_sweep = true;
   });
-  QPushButton* run = nullptr;
-  for (QPushButton* b : window_->sweepView()->findChildren<QPushButton*>())
-    if (b->text() == "Run sweep") run = b;
+  auto* run = named<QPushButton>(*window_, "sweepRunButton");
   QVERIFY(run);
   QTest::mouseClick(run, Qt::LeftButton);
   // An interactive edit while the sweep runs is served between its batches.
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(30));
-  QTRY_VERIFY_WITH_TIMEOUT(!window_->sweepView()->result().points.empty(), kTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(!sweep->result().points.empty(), kTimeoutMs);
   QVERIFY2(ticks >= 3, qPrintable(QString("event loop turned %1 times during the sweep").arg(ticks)));
   QVERIFY(masked_during_sweep);
-  const auto& points = window_->sweepView()->result().points;
+  const auto& points = sweep->result().points;
   QCOMPARE(points.size(), std::size_t{40});  // 4 strategies x 10 ratios
   QCOMPARE(points.front().ratio, 0.0);
   QVERIFY(std::abs(points.front().cosine_mean - 1.0) < 1e-5);  // nothing masked: the unmasked embedding
@@ -224,14 +236,12 @@ void AppTest::corrupt_files_keep_the_previous_state() {
 
 void AppTest::masking_modes_follow_the_checkpoint() {
   openDefault();
-  const auto modes = window_->findChildren<QComboBox*>();
-  QComboBox* mode = nullptr;
-  for (QComboBox* c : modes)
-    if (c->itemText(0).startsWith("drop tokens")) mode = c;
+  auto* mode = named<QComboBox>(*window_, "maskModeCombo");
   QVERIFY(mode);
   auto* items = qobject_cast<QStandardItemModel*>(mode->model());
-  QVERIFY(!items->item(1)->isEnabled());  // tiny224-cls has no mask token
-  mode->setCurrentIndex(2);                // pixel fill: gray
+  const int token = mode->findData(static_cast<int>(MaskMode::MaskToken));
+  QVERIFY(!items->item(token)->isEnabled());  // tiny224-cls has no mask token
+  mode->setCurrentIndex(mode->findData(static_cast<int>(MaskMode::FillGray)));
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(60));
   QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mode == MaskMode::FillGray, kTimeoutMs);
   QCOMPARE(window_->maskedResult()->token_patch.size(), std::size_t{196});  // every token kept, pixels changed
@@ -239,8 +249,8 @@ void AppTest::masking_modes_follow_the_checkpoint() {
   QSignalSpy ready(window_.get(), &MainWindow::modelReady);
   drop(window_.get(), {QUrl::fromLocalFile(data("models/tiny64-masktoken"))});
   QVERIFY(ready.wait(kTimeoutMs));
-  QVERIFY(items->item(1)->isEnabled());
-  mode->setCurrentIndex(1);
+  QVERIFY(items->item(token)->isEnabled());
+  mode->setCurrentIndex(token);
   QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() && window_->baseline()->token_patch.size() == 64, kTimeoutMs);
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(9));
   QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mode == MaskMode::MaskToken, kTimeoutMs);
@@ -270,15 +280,16 @@ void AppTest::prototypes_without_classifier() {
 void AppTest::few_shot_classes_from_examples() {
   openDefault();  // chelsea.png and coffee.png in the strip
   QTRY_VERIFY_WITH_TIMEOUT(window_->report()["image"].toString() == "chelsea.png", kTimeoutMs);
-  window_->tabs()->setCurrentIndex(4);  // Classes
-  const int cat = window_->addClass("cat"), cup = window_->addClass("cup");
-  QTRY_VERIFY(window_->classList()->isVisible() && !window_->classList()->visualItemRect(window_->classList()->item(cup)).isEmpty());
+  window_->tabs()->showTab(PanelTabs::Tab::Classes);
+  ClassesPanel* classes = window_->tabs()->classes();
+  const int cat = classes->addClass("cat"), cup = classes->addClass("cup");
+  auto* list = named<ClassList>(*window_, "classList");
+  QTRY_VERIFY(list->isVisible() && !list->visualItemRect(list->item(cup)).isEmpty());
   // Thumbnails dragged from the strip onto the classes, as a user does.
-  auto* strip = window_->findChild<QListView*>("imageStrip");
+  auto* strip = named<QListView>(*window_, "imageStrip");
   QVERIFY(strip);
   auto drag_to = [&](int image_row, int class_row) {
     std::unique_ptr<QMimeData> mime(strip->model()->mimeData({strip->model()->index(image_row, 0)}));
-    ClassList* list = window_->classList();
     const QPoint at = list->visualItemRect(list->item(class_row)).center();
     QDragEnterEvent enter(at, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(list->viewport(), &enter);
@@ -287,14 +298,12 @@ void AppTest::few_shot_classes_from_examples() {
   };
   drag_to(0, cat);
   drag_to(1, cup);
-  QCOMPARE(window_->classList()->examples(cat).size(), 1);
+  QCOMPARE(list->examples(cat).size(), 1);
   QTRY_VERIFY_WITH_TIMEOUT(window_->fewShot().classes.size() == 2, kTimeoutMs);
   QCOMPARE(window_->fewShot().kind, std::string("logistic regression"));
   // The predictions can rank the new classes; each example is its own class's top-1.
-  auto* source = window_->findChildren<QComboBox*>().first();
-  for (QComboBox* c : window_->findChildren<QComboBox*>())
-    if (c->itemText(0).startsWith("Classifier")) source = c;
-  const int few = source->findText("Few-shot", Qt::MatchStartsWith);
+  auto* source = named<QComboBox>(*window_, "predictionSourceCombo");
+  const int few = source->findData(static_cast<int>(PredictionSource::FewShot));
   QVERIFY(few >= 0);
   source->setCurrentIndex(few);
   const QJsonArray rows = window_->report()["predictions"].toArray();
@@ -305,9 +314,9 @@ void AppTest::few_shot_classes_from_examples() {
 // row is the model's own output, earlier rows differ, and the Lens tab lists one row per layer.
 void AppTest::depth_lens_ends_at_the_output() {
   openDefault();
-  const auto* lens = window_->findChild<DepthLensView*>();
+  const auto* lens = named<LensPanel>(*window_, "lensPanel");
   QVERIFY(lens != nullptr);
-  window_->tabs()->setCurrentWidget(const_cast<DepthLensView*>(lens));  // the lens is computed when shown
+  window_->tabs()->showTab(PanelTabs::Tab::Lens);  // the lens is computed when shown
   QTRY_VERIFY_WITH_TIMEOUT(window_->shownMaps() && window_->shownMaps()->lens.size() == 2, kTimeoutMs);
   const ViewSummaryPtr base = window_->baseline();
   const ViewMapsPtr maps = window_->shownMaps();
@@ -317,9 +326,10 @@ void AppTest::depth_lens_ends_at_the_output() {
   QCOMPARE(last.class_probs.size(), base->class_probs.size());
   for (std::size_t i = 0; i < last.class_probs.size(); ++i) QVERIFY(std::abs(last.class_probs[i] - base->class_probs[i]) < 1e-5f);
   QVERIFY(cosine_similarity(rows.front().cls, base->cls) < 0.999);
-  QCOMPARE(lens->table()->rowCount(), 2);
-  QCOMPARE(lens->table()->item(1, 1)->text(), QString("tabby cat"));
-  QCOMPARE(lens->table()->item(1, 3)->text(), QString("1.000"));
+  const auto* table = named<QTableWidget>(*window_, "lensTable");
+  QCOMPARE(table->rowCount(), 2);
+  QCOMPARE(table->item(1, 1)->text(), QString("tabby cat"));
+  QCOMPARE(table->item(1, 3)->text(), QString("1.000"));
 }
 
 // Thousands of seeded random events as a restless user makes them (drops of models and
@@ -340,22 +350,15 @@ void AppTest::randomized_interaction_ends_in_a_fresh_state() {
   drop(window_.get(), {QUrl::fromLocalFile(qs(data_path(images[0]).string())), QUrl::fromLocalFile(qs(data_path(images[1]).string()))});
   QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr, kTimeoutMs);
 
-  auto combo_starting = [&](const QString& text) -> QComboBox* {
-    for (QComboBox* c : window_->findChildren<QComboBox*>())
-      if (c->count() > 0 && c->itemText(0).startsWith(text)) return c;
-    return nullptr;
-  };
-  auto button = [&](const QString& text) -> QPushButton* {
-    for (QPushButton* b : window_->findChildren<QPushButton*>())
-      if (b->text() == text) return b;
-    return nullptr;
-  };
-  QComboBox* mode = combo_starting("drop tokens");
-  QComboBox* source = combo_starting("Attention");
-  QComboBox* shown = combo_starting("Masked view");
-  auto* strip = window_->findChild<QListView*>("imageStrip");
+  auto button = [&](const char* name) { return named<QPushButton>(*window_, name); };
+  auto* mode = named<QComboBox>(*window_, "maskModeCombo");
+  auto* source = named<QComboBox>(*window_, "mapSourceCombo");
+  auto* shown = named<QComboBox>(*window_, "shownCombo");
+  auto* strip = named<QListView>(*window_, "imageStrip");
+  auto* layers = named<QSlider>(*window_, "layerSlider");
+  auto* heads = named<QComboBox>(*window_, "headCombo");
   QVERIFY(mode && source && shown && strip);
-  window_->sweepView()->findChild<QSpinBox*>()->setValue(1);  // short sweeps, many of them
+  named<QSpinBox>(*window_, "sweepSeedsSpin")->setValue(1);  // short sweeps, many of them
   std::string model = models[0];
   const auto model_path = [&] { return qs(data_path(model).string()); };
   int swaps = 0, sweeps = 0, clicks = 0;
@@ -375,13 +378,14 @@ void AppTest::randomized_interaction_ends_in_a_fresh_state() {
         break;
       }
       case 6: window_->tabs()->setCurrentIndex(pick(window_->tabs()->count())); break;
-      case 7: window_->layerSlider()->setValue(pick(window_->layerSlider()->maximum() + 1)); break;
-      case 8: window_->headCombo()->setCurrentIndex(pick(std::max(1, window_->headCombo()->count()))); break;
+      case 7: layers->setValue(pick(layers->maximum() + 1)); break;
+      case 8: heads->setCurrentIndex(pick(std::max(1, heads->count()))); break;
       case 9: source->setCurrentIndex(pick(2)); shown->setCurrentIndex(pick(2)); break;
       case 10: QTest::mouseClick(canvas, Qt::RightButton, Qt::NoModifier, canvas->patchCenter(pick(patches))); break;
       case 11: strip->setCurrentIndex(strip->model()->index(pick(strip->model()->rowCount()), 0)); break;
       case 12: {
-        const QString name = QString::fromLatin1(std::vector<const char*>{"Random", "Focal", "Invert", "Clear", "Most attended", "Least attended"}[static_cast<std::size_t>(pick(6))]);
+        const char* name = std::vector<const char*>{"maskRandomButton", "maskFocalButton", "maskInvertButton", "maskClearButton",
+                                                    "maskMostAttendedButton", "maskLeastAttendedButton"}[static_cast<std::size_t>(pick(6))];
         QTest::mouseClick(button(name), Qt::LeftButton);
         break;
       }
@@ -389,12 +393,12 @@ void AppTest::randomized_interaction_ends_in_a_fresh_state() {
         if (pick(4) == 0 && strip->model()->rowCount() < 6) drop(window_.get(), {QUrl::fromLocalFile(qs(data_path(images[static_cast<std::size_t>(pick(4))]).string()))});
         break;
       case 14:  // a sweep, sometimes cancelled, sometimes overtaken by another model
-        window_->tabs()->setCurrentWidget(window_->sweepView());
-        if (QPushButton* run = button("Run sweep"); run->isEnabled()) {
+        window_->tabs()->showTab(PanelTabs::Tab::Sweep);
+        if (QPushButton* run = button("sweepRunButton"); run->isEnabled()) {
           QTest::mouseClick(run, Qt::LeftButton);
           ++sweeps;
         }
-        if (pick(2) == 0) QTest::mouseClick(button("Cancel"), Qt::LeftButton);
+        if (pick(2) == 0) QTest::mouseClick(button("sweepCancelButton"), Qt::LeftButton);
         if (pick(3) != 0) break;
         [[fallthrough]];
       case 15:

@@ -127,7 +127,6 @@ void ImageCanvas::drawLayers(QPainter& painter, const QRectF& target) const {
 }
 
 void ImageCanvas::paintEvent(QPaintEvent*) {
-
   QPainter painter(this);
   if (image_.isNull()) {
     painter.setPen(QColor(200, 200, 210));
@@ -162,7 +161,7 @@ void ImageCanvas::mousePressEvent(QMouseEvent* event) {
     Q_EMIT queryPatchPicked(query_patch_);
     return;
   }
-  if (event->button() != Qt::LeftButton || !editable_) return;
+  if (event->button() != Qt::LeftButton) return;
   // The first patch decides whether this stroke masks or unmasks.
   paint_value_ = !mask_.masked(patch);
   mask_.set(patch, paint_value_);

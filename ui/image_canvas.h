@@ -29,7 +29,6 @@ class ImageCanvas : public QWidget {
   void setShowGrid(bool show);
   void setQueryPatch(int patch);  // -1: the CLS token
   int queryPatch() const { return query_patch_; }
-  void setEditable(bool editable) { editable_ = editable; }
   void resetView();
 
   // The image with overlay, grid and mask drawn at the image's own resolution (export).
@@ -62,7 +61,7 @@ class ImageCanvas : public QWidget {
   PatchMask mask_;
   double opacity_ = 0.6, zoom_ = 1.0;
   QPointF pan_;
-  bool show_grid_ = true, editable_ = true;
+  bool show_grid_ = true;
   int query_patch_ = -1;
   enum class Drag { None, Paint, Pan } drag_ = Drag::None;
   bool paint_value_ = true;

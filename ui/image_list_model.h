@@ -1,6 +1,7 @@
 #pragma once
-// The thumbnail strip: every image dropped or opened, with its unmasked top-1 (or top
-// prototype) once known. A list model so the strip scales to many images.
+// Every image opened, in the order opened: what the window knows of each (its mask and latest
+// results) and the thumbnail strip's model, each tile with the unmasked top-1 (or top
+// prototype) once known. Tiles drag (onto few-shot classes) as a list of image ids.
 
 #include <QAbstractListModel>
 #include <QImage>
@@ -8,7 +9,19 @@
 
 #include <vector>
 
+#include "analysis/predictions.h"
+#include "ui/view_types.h"
+
 namespace msnlens {
+
+struct ImageState {
+  quint64 id = 0;
+  QString name;
+  QImage image;                     // null until decoded
+  PatchMask mask;
+  ViewSummaryPtr baseline, masked;  // masked: for `mask`, once it has run
+  ViewMapsPtr maps;                 // the latest maps of this image
+};
 
 class ImageListModel : public QAbstractListModel {
   Q_OBJECT
@@ -19,27 +32,37 @@ class ImageListModel : public QAbstractListModel {
 
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
-  // Thumbnails can be dragged (onto few-shot classes) as a list of image ids.
   Qt::ItemFlags flags(const QModelIndex& index) const override;
   QStringList mimeTypes() const override { return {kMimeType}; }
   QMimeData* mimeData(const QModelIndexList& indexes) const override;
   static constexpr const char* kMimeType = "application/x-msnlens-image-ids";
   static QList<quint64> idsFrom(const QMimeData* mime);
 
-  int add(quint64 id, const QString& name);
-  void setThumbnail(quint64 id, const QImage& image);
-  void setCaption(quint64 id, const QString& caption);
+  // A new image, not decoded yet; returns its id. Pointers from find() stay valid until the
+  // next add or remove.
+  quint64 add(const QString& name);
   void remove(quint64 id);
+  ImageState* find(quint64 id);
+  const ImageState* find(quint64 id) const;
+  const std::vector<ImageState>& images() const { return images_; }
+  bool allHaveBaselines() const;
+  // Decoded: the pixels, and nothing masked on the model's grid.
+  void setImage(quint64 id, const QImage& image, const PatchMask& mask);
+  // Each tile's caption: its unmasked top-1 under `source`, once known.
+  void updateCaptions(const Predictor& predictor, PredictionSource source);
+  // A new model: every image unmasked on its grid, without results.
+  void resetResults(int grid_rows, int grid_cols);
   int rowOf(quint64 id) const;
-  quint64 idAt(int row) const { return items_[static_cast<std::size_t>(row)].id; }
+  quint64 idAt(int row) const { return images_[static_cast<std::size_t>(row)].id; }
 
  private:
-  struct Item {
-    quint64 id;
-    QString name, caption;
+  struct Tile {
+    QString caption;
     QImage thumbnail;
   };
-  std::vector<Item> items_;
+  std::vector<ImageState> images_;
+  std::vector<Tile> tiles_;  // tiles_[row] shows images_[row]
+  quint64 next_id_ = 1;
 };
 
 }  // namespace msnlens

@@ -41,7 +41,6 @@ class Busy {
 ModelInfo to_model_info(const ModelDescription& d, bool demo) {
   ModelInfo info;
   info.path = QString::fromStdString(d.path);
-  info.title = QFileInfo(info.path).fileName() + (demo ? QStringLiteral(" (test checkpoint)") : QString());
   info.demo = demo;
   info.format = QString::fromStdString(d.format);
   info.architecture = QStringLiteral("ViT %1 layers × %2 heads, hidden %3, patch %4, %5 px")
@@ -57,16 +56,25 @@ ModelInfo to_model_info(const ModelDescription& d, bool demo) {
   info.has_prototypes = d.has_prototypes;
   info.has_mask_token = d.has_mask_token;
   info.num_prototypes = d.num_prototypes;
-  for (const std::string& label : d.labels) info.labels << QString::fromStdString(label);
+  info.labels = d.labels;
   info.load_ms = d.load_ms;
   return info;
 }
 
 }  // namespace
 
-QString mask_mode_name(MaskMode mode) { return QString::fromUtf8(to_string(mode)); }
-
-InferenceWorker::InferenceWorker() : bench_(std::make_unique<Workbench>()) {}
+InferenceWorker::InferenceWorker() : bench_(std::make_unique<Workbench>()) {
+  // What the queued signals and slots carry between the threads.
+  qRegisterMetaType<ModelInfo>();
+  qRegisterMetaType<ViewSummaryPtr>();
+  qRegisterMetaType<ViewResult>();
+  qRegisterMetaType<MapSpec>();
+  qRegisterMetaType<SweepResult>();
+  qRegisterMetaType<PatchMask>();
+  qRegisterMetaType<MaskMode>();
+  qRegisterMetaType<SweepRequest>();
+  qRegisterMetaType<LinearHead>();
+}
 InferenceWorker::~InferenceWorker() = default;
 
 void InferenceWorker::loadModel(const QString& path, const QString& device, const QString& precision, bool demo) {

@@ -1,7 +1,7 @@
 #pragma once
-// The engine's thread. MainWindow moves this worker to a QThread; it owns the Workbench
-// (core/engine/workbench.h), decodes images, and answers the window's requests with plain
-// results through queued signals. It computes nothing itself.
+// The engine's thread. MainWindow moves this worker to a QThread and sends it requests through
+// queued signals; the worker owns the Workbench (core/engine/workbench.h), decodes images, and
+// answers with plain results through queued signals. It computes nothing itself.
 //
 // View requests are coalesced: while one runs, only the newest waiting request is kept, so
 // dragging across patches never builds a queue. Sweeps serve such requests between their
@@ -29,7 +29,8 @@ class InferenceWorker : public QObject {
   InferenceWorker();
   ~InferenceWorker() override;
 
-  // Thread-safe, callable from the UI thread.
+  // Called directly from the UI thread (thread-safe), not queued: they must reach the worker
+  // while a sweep occupies its thread, which serves view requests between its batches.
   void requestView(const ViewRequest& request);
   void requestSweep(quint64 image_id, const SweepRequest& request, const MapSpec& guide);
   void cancelSweep() { sweeps_cancelled_ = sweeps_requested_.load(); }

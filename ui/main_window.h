@@ -1,47 +1,40 @@
 #pragma once
-// The MSN Lens window: the image canvas with heat map and mask on the left, the model, the
-// predictions and the tabs on the right, a thumbnail strip for several images. The window
-// asks InferenceWorker (its own thread) for what the visible views need and draws the plain
-// results; it computes nothing itself.
+// The MSN Lens window: the image canvas with heat map and mask and the thumbnail strip on the
+// left; the model, the predictions and one panel per tab on the right. The window wires the
+// panels, the image list (ImageListModel: each image with its mask and latest results) and
+// InferenceWorker (on its own thread): it asks the worker for what the visible panel needs and
+// hands the plain results to the panels, which draw them.
 
 #include <QElapsedTimer>
-#include <QJsonObject>
 #include <QMainWindow>
 #include <QThread>
-#include <QTimer>
 
-#include <map>
-#include <memory>
 #include <optional>
 #include <tuple>
+#include <vector>
 
 #include "analysis/predictions.h"
 #include "imaging/colormap.h"
 #include "ui/view_types.h"
 
-class QActionGroup;
-class QCheckBox;
-class QComboBox;
+class QJsonObject;
 class QLabel;
-class QListView;
 class QMimeData;
-class QMenu;
-class QProgressBar;
-class QSlider;
-class QSpinBox;
-class QTabWidget;
 
 namespace msnlens {
 
-class AttentionGrid;
-class ClassList;
-class DepthLensView;
-struct Ranking;
+class BusyIndicator;
+class ErrorBanner;
 class ImageCanvas;
 class ImageListModel;
+class ImageStrip;
 class InferenceWorker;
-class PredictionsView;
-class SweepView;
+class ModelBox;
+class PanelTabs;
+class PredictionsPanel;
+class RecentMenu;
+struct ImageState;
+enum class MaskAction;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -51,45 +44,45 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16 (also kept in settings).
-  void loadModel(const QString& path, bool demo = false);
-  void addImageFiles(const QStringList& paths);
   void setDevice(const QString& device, const QString& precision);
+  // `demo`: a bundled test checkpoint, which the title says.
+  void loadModel(const QString& path, bool demo = false);
+  QList<quint64> addImageFiles(const QStringList& paths);  // their ids
 
-  // --screenshot: once the view's first result is on screen, grab the window into `path` and
-  // quit (status 0, or 1 with a message on stderr when something failed first). Views:
-  // attention, heads, masking (after a random mask), sweep (after a sweep), classes.
-  void requestScreenshot(const QString& path, const QString& view);
-  // --benchmark-clicks: toggle `clicks` patches one after another, time each toggle until the
-  // overlay is repainted, print p50 / p95 and quit.
-  void requestClickBenchmark(int clicks);
-
-  // For tests and the report.
+  // What the command-line driver (app/gui) and the tests read.
   ImageCanvas* canvas() const { return canvas_; }
-  AttentionGrid* headsGrid() const { return heads_grid_; }
-  AttentionGrid* overviewGrid() const { return overview_grid_; }
-  SweepView* sweepView() const { return sweep_view_; }
-  QTabWidget* tabs() const { return tabs_; }
-  ClassList* classList() const { return classes_; }
-  const LinearHead& fewShot() const { return predictor_.few_shot(); }
-  // Adds a few-shot class and returns its row (tests and the Classes tab).
-  int addClass(const QString& name);
-  QSlider* layerSlider() const { return layer_slider_; }
-  QComboBox* headCombo() const { return head_combo_; }
-  QString errorText() const;
+  PanelTabs* tabs() const { return tabs_; }
   const ModelInfo& modelInfo() const { return info_; }
-  ViewSummaryPtr baseline() const;
-  ViewSummaryPtr maskedResult() const;
-  ViewMapsPtr shownMaps() const;  // what the canvas and grids draw
-  bool viewCurrent() const;       // they answer the current settings (no request outstanding)
-  bool sweepRunning() const { return sweep_running_; }
+  const LinearHead& fewShot() const { return predictor_.few_shot(); }
+  QString errorText() const;
+  ViewSummaryPtr baseline() const;      // the current image, unmasked
+  ViewSummaryPtr maskedResult() const;  // and under its mask, once that has run
+  ViewMapsPtr shownMaps() const;        // what the canvas and grids draw
+  bool viewCurrent() const;             // they answer the current settings (no request outstanding)
+  bool allBaselines() const;            // every image's unmasked result is in (thumbnail captions)
+  bool sweepRunning() const;
   // What the window asks of the worker for the current state (nothing without an image).
   std::optional<ViewRequest> desiredView() const;
-  std::vector<double> clickToRepaintMs() const { return click_latencies_; }
+  // Each mask edit timed until its overlay was painted, and the worker's share of that.
+  const std::vector<double>& clickToRepaintMs() const { return click_latencies_; }
+  const std::vector<double>& editToResultMs() const { return result_latencies_; }
   QJsonObject report() const;
 
  Q_SIGNALS:
   void modelReady();
-  void viewUpdated();  // the canvas shows a new result or heat map
+  void viewUpdated();    // the canvas shows a new result or heat map
+  void baselineReady();  // an image's unmasked result arrived
+  void sweepFinished();
+  // The worker could not load a model or an image, or compute something (its message).
+  void failed(const QString& message);
+
+  // Requests to the worker, queued onto its thread.
+  void loadModelRequested(const QString& path, const QString& device, const QString& precision, bool demo);
+  void imageFileAdded(quint64 id, const QString& path);
+  void imageDataAdded(quint64 id, const QByteArray& encoded, const QString& name);
+  void imageAdded(quint64 id, const QImage& image, const QString& name);
+  void baselineRequested(quint64 id);
+  void maskByMapRequested(quint64 id, const msnlens::MapSpec& map, double ratio, bool most);
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -97,57 +90,26 @@ class MainWindow : public QMainWindow {
   void closeEvent(QCloseEvent* event) override;
 
  private:
-  struct ImageState {
-    QString name;
-    QImage image;
-    ViewSummaryPtr baseline, masked;  // masked: for `mask`, once it has run
-    ViewMapsPtr maps;                 // the latest maps of this image
-    PatchMask mask;
-  };
-
   void buildUi();
+  void connectWorker();
   void buildMenus();
   void restoreSettings();
   void saveSettings() const;
   void handleMimeData(const QMimeData* mime);
-  void addImageData(const QByteArray& encoded, const QString& name);
-  void addImage(const QImage& image, const QString& name);
-  quint64 newImage(const QString& name);
   void selectImage(quint64 id);
   ImageState* current();
   const ImageState* current() const;
   void showError(const QString& message);
-  void clearError();
-  void addRecent(const QString& path);
-  void rebuildRecentMenu();
 
-  // Masking
   void applyMask(const PatchMask& mask);
-  void maskRandom();
-  void maskFocal();
-  void maskInvert();
-  void maskClear();
-  void maskByAttention(bool most);
-  double maskRatio() const;
+  void runMaskAction(MaskAction action);
+  void useClsQuery();
 
-  // Views
+  MapSpec mapSpec() const;
+  bool mapsCurrent(const ImageState& s) const;  // the image's maps answer desiredView()
   void refreshView();
   void requestMissingView();  // asks the worker for desiredView() unless it is shown or asked for
   void refreshResponse();
-  void updateAttentionControls();
-  MapSpec mapSpec() const;
-  Colormap colormap() const;
-  bool mapsCurrent(const ImageState& s) const;  // the image's maps answer desiredView()
-  // What the predictions panel ranks: classifier labels, few-shot classes or prototypes.
-  PredictionSource predictionSource() const;
-  void updatePredictionSources();
-  QString scoreLabel(int index) const;
-  void refreshLens(const ViewMaps* maps);
-  Ranking ranking() const;
-  void refreshCaptions();
-  void refitClasses();
-  bool userClassesHaveExamples() const;
-  void maybeFinishScreenshot();
   void finishClickMeasure();
   void exportOverlay();
   void exportReport();
@@ -155,12 +117,11 @@ class MainWindow : public QMainWindow {
   // Worker results
   void onModelLoaded(const ModelInfo& info);
   void onModelFailed(const QString& message);
-  void onImageDecoded(quint64 id, const QImage& image, const QString& name);
+  void onImageDecoded(quint64 id, const QImage& image);
   void onImageFailed(quint64 id, const QString& message);
   void onBaseline(const ViewSummaryPtr& summary);
   void onViewReady(const ViewResult& result);
   void onSweepFinished(const SweepResult& result);
-  void onBusy(bool busy);
   void onFewShot(const LinearHead& head, const QString& source);
 
   QThread thread_;
@@ -168,50 +129,27 @@ class MainWindow : public QMainWindow {
   ModelInfo info_;
   Predictor predictor_;  // the model's labels and prototypes, and the few-shot classes
   QString few_shot_source_;
-  bool prediction_chosen_ = false;  // the user picked a prediction source in the combo
   QString device_ = "auto", precision_ = "auto";
-  std::map<quint64, ImageState> images_;
-  quint64 current_id_ = 0, next_id_ = 1;
-  int busy_count_ = 0;
-  bool sweep_running_ = false;
+  quint64 current_id_ = 0;
 
   std::optional<ViewRequest> sent_;  // the last request sent to the worker
   std::tuple<ViewMapsPtr, MapSpec, Colormap, qint64> drawn_{};  // what the canvas and grids show
 
-  // Screenshot / click benchmark requests from the command line.
-  QString screenshot_path_, screenshot_view_;
-  bool screenshot_mask_applied_ = false, screenshot_sweep_started_ = false;
-  int benchmark_clicks_ = 0;
-  QElapsedTimer click_timer_, load_timer_;
-  double first_result_ms_ = -1;  // model load asked to its first view on screen
-  bool first_result_pending_ = false;
-  bool click_pending_ = false, click_scheduled_ = false;
+  // A mask edit is timed from the click until its overlay is painted.
+  QElapsedTimer click_timer_;
+  bool click_pending_ = false;
   std::vector<double> click_latencies_, result_latencies_;
 
-  // Widgets
   ImageCanvas* canvas_ = nullptr;
-  PredictionsView* predictions_ = nullptr;
-  AttentionGrid* heads_grid_ = nullptr;
-  AttentionGrid* overview_grid_ = nullptr;
-  SweepView* sweep_view_ = nullptr;
-  DepthLensView* lens_view_ = nullptr;
-  ImageListModel* image_model_ = nullptr;
-  QListView* image_list_ = nullptr;
-  QTabWidget* tabs_ = nullptr;
-  QWidget *attention_tab_ = nullptr, *heads_tab_ = nullptr;
-  QLabel *model_title_ = nullptr, *model_details_ = nullptr, *error_ = nullptr, *response_ = nullptr;
-  QLabel *status_device_ = nullptr, *status_latency_ = nullptr, *query_label_ = nullptr, *layer_label_ = nullptr;
-  QProgressBar* busy_ = nullptr;
-  QTimer busy_delay_;  // the busy bar appears only after this
-  QSlider *layer_slider_ = nullptr, *opacity_slider_ = nullptr, *discard_slider_ = nullptr;
-  QComboBox *head_combo_ = nullptr, *source_combo_ = nullptr, *colormap_combo_ = nullptr, *mode_combo_ = nullptr,
-            *shown_combo_ = nullptr;
-  QCheckBox* grid_check_ = nullptr;
-  QSpinBox *ratio_spin_ = nullptr, *seed_spin_ = nullptr, *topk_spin_ = nullptr;
-  QComboBox* prediction_combo_ = nullptr;
-  ClassList* classes_ = nullptr;
-  QLabel* classes_status_ = nullptr;
-  QMenu* recent_menu_ = nullptr;
+  ImageListModel* images_ = nullptr;
+  ImageStrip* strip_ = nullptr;
+  ModelBox* model_ = nullptr;
+  PredictionsPanel* predictions_ = nullptr;
+  PanelTabs* tabs_ = nullptr;
+  ErrorBanner* error_ = nullptr;
+  QLabel *status_device_ = nullptr, *status_latency_ = nullptr;
+  BusyIndicator* busy_ = nullptr;
+  RecentMenu* recent_ = nullptr;
 };
 
 }  // namespace msnlens

@@ -1,7 +1,7 @@
 #pragma once
 // Ranked scores, unmasked and masked side by side: bars for the top-k and how their ranks
 // moved. What is ranked (classifier labels, few-shot classes, MSN prototypes) is decided by
-// the window; checkpoints without a classifier say so in the note.
+// PredictionsPanel; checkpoints without a classifier say so in the note.
 
 #include <QStringList>
 #include <QWidget>

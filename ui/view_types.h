@@ -1,12 +1,14 @@
 #pragma once
-// What crosses from the inference worker's thread to the widgets: the engine's plain results
-// (core/analysis/views.h) behind shared pointers, and the model described in Qt's types.
+// What crosses between the widgets and the inference worker's thread: the engine's plain
+// results (core/analysis/views.h) behind shared pointers, the model described in Qt's types,
+// and the window's requests.
 
 #include <QMetaType>
 #include <QString>
-#include <QStringList>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "analysis/linear_head.h"
 #include "analysis/sweep_plan.h"
@@ -18,7 +20,6 @@ QString mask_mode_name(MaskMode mode);
 
 struct ModelInfo {
   QString path;
-  QString title;             // shown in the window: folder or file name, "(test checkpoint)" when demo
   QString format;            // "safetensors", "torch.save zip (original MSN)", ...
   QString architecture;      // "ViT 12 layers x 6 heads, hidden 384, patch 16, 224 px"
   QString device;            // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
@@ -26,8 +27,8 @@ struct ModelInfo {
   QString summary_json;      // the engine's model summary
   int layers = 0, heads = 0, grid_rows = 0, grid_cols = 0, num_prototypes = 0;
   bool has_classifier = false, has_prototypes = false, has_mask_token = false;
-  bool demo = false;         // a bundled test checkpoint
-  QStringList labels;        // classifier labels by index
+  bool demo = false;         // a bundled test checkpoint (the window says so)
+  std::vector<std::string> labels;  // classifier labels by index, as Predictor takes them
   double load_ms = 0;
 };
 
@@ -48,6 +49,9 @@ struct ViewRequest {
   }
   bool operator!=(const ViewRequest& o) const { return !(*this == o); }
 };
+
+// Whether `maps` are what `request` asks to see (same image, maps, and masked view if any).
+bool answers(const ViewMaps& maps, const ViewRequest& request);
 
 // The answer to one ViewRequest.
 struct ViewResult {

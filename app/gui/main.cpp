@@ -7,8 +7,10 @@
 #include <QFileInfo>
 
 #include <cstdio>
+#include <memory>
 
 #include "build_config.h"
+#include "headless_driver.h"
 #include "ui/main_window.h"
 
 int main(int argc, char** argv) {
@@ -32,9 +34,9 @@ int main(int argc, char** argv) {
   cli.addPositionalArgument("images", "Images to open.", "[IMAGE...]");
   cli.process(app);
 
-  const QStringList views = {"attention", "heads", "masking", "sweep", "classes", "lens"};
+  const QStringList views = msnlens::HeadlessDriver::views();
   if (cli.isSet(screenshot) && !views.contains(cli.value(view))) {
-    std::fprintf(stderr, "msnlens: --view must be one of attention, heads, masking, sweep, classes, lens\n");
+    std::fprintf(stderr, "msnlens: --view must be one of %s\n", qPrintable(views.join(", ")));
     return 2;
   }
   if ((cli.isSet(screenshot) || cli.isSet(clicks)) && (!cli.isSet(model) || cli.positionalArguments().isEmpty())) {
@@ -46,10 +48,15 @@ int main(int argc, char** argv) {
   if (cli.isSet(device) || cli.isSet(precision))
     window.setDevice(cli.value(device).isEmpty() ? "auto" : cli.value(device),
                      cli.value(precision).isEmpty() ? "auto" : cli.value(precision));
-  if (cli.isSet(screenshot)) window.requestScreenshot(cli.value(screenshot), cli.value(view));
-  if (cli.isSet(clicks)) window.requestClickBenchmark(cli.value(clicks).toInt());
+  std::unique_ptr<msnlens::HeadlessDriver> driver;
+  if (cli.isSet(screenshot) || cli.isSet(clicks)) driver = std::make_unique<msnlens::HeadlessDriver>(window);
+  if (cli.isSet(screenshot)) driver->takeScreenshot(cli.value(screenshot), cli.value(view));
+  if (cli.isSet(clicks)) driver->benchmarkClicks(cli.value(clicks).toInt());
   window.show();
-  if (cli.isSet(model)) window.loadModel(QFileInfo(cli.value(model)).absoluteFilePath(), cli.isSet(demo));
+  if (cli.isSet(model)) {
+    if (driver) driver->startLoadClock();
+    window.loadModel(QFileInfo(cli.value(model)).absoluteFilePath(), cli.isSet(demo));
+  }
   window.addImageFiles(cli.positionalArguments());
   return QApplication::exec();
 }

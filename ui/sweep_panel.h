@@ -1,6 +1,7 @@
 #pragma once
-// The masking sweep: CLS cosine similarity (solid) and top-1 agreement (dashed) against the
-// fraction of patches masked, one colour per strategy, with run / cancel and progress.
+// The Sweep tab: CLS cosine similarity (solid) and top-1 agreement (dashed) against the
+// fraction of patches masked, one colour per strategy, with run / cancel and progress. The
+// window runs the sweep the panel asks for and hands back progress and the result.
 
 #include <QWidget>
 
@@ -15,21 +16,26 @@ class QSpinBox;
 
 namespace msnlens {
 
-class SweepView : public QWidget {
+class SweepPanel : public QWidget {
   Q_OBJECT
 
  public:
-  explicit SweepView(QWidget* parent = nullptr);
+  explicit SweepPanel(QWidget* parent = nullptr);
 
+  // A sweep can run (there is an unmasked result); Run stays off while one runs.
   void setAvailable(bool available);
   void setRunning(bool running);
+  bool running() const;
   void setProgress(int done, int total);
   void setResult(const SweepResult& result);
-  int seeds() const;
   const SweepResult& result() const { return result_; }
 
+ public Q_SLOTS:
+  // Asks for a sweep with the seeds chosen (the Run button).
+  void requestRun();
+
  Q_SIGNALS:
-  void runRequested();
+  void runRequested(const msnlens::SweepRequest& request);
   void cancelRequested();
 
  private:

@@ -1,4 +1,4 @@
-#include "ui/sweep_view.h"
+#include "ui/sweep_panel.h"
 
 #include <QChart>
 #include <QChartView>
@@ -29,11 +29,14 @@ QColor strategy_color(MaskStrategy s) {
 
 }  // namespace
 
-SweepView::SweepView(QWidget* parent) : QWidget(parent), chart_(new QChart), view_(new QChartView(chart_)) {
+SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent), chart_(new QChart), view_(new QChartView(chart_)) {
   run_ = new QPushButton(tr("Run sweep"));
+  run_->setObjectName("sweepRunButton");
   cancel_ = new QPushButton(tr("Cancel"));
+  cancel_->setObjectName("sweepCancelButton");
   progress_ = new QProgressBar;
   seeds_ = new QSpinBox;
+  seeds_->setObjectName("sweepSeedsSpin");
   seeds_->setRange(1, 32);
   seeds_->setValue(4);
   seeds_->setToolTip(tr("Masks drawn per point for the random and focal strategies"));
@@ -57,27 +60,33 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), chart_(new QChart), vie
   layout->addLayout(controls);
   layout->addWidget(status_);
   layout->addWidget(view_, 1);
-  connect(run_, &QPushButton::clicked, this, &SweepView::runRequested);
-  connect(cancel_, &QPushButton::clicked, this, &SweepView::cancelRequested);
+  connect(run_, &QPushButton::clicked, this, &SweepPanel::requestRun);
+  connect(cancel_, &QPushButton::clicked, this, &SweepPanel::cancelRequested);
   setResult({});
 }
 
-int SweepView::seeds() const { return seeds_->value(); }
+void SweepPanel::requestRun() {
+  SweepRequest request;
+  request.seeds = seeds_->value();
+  Q_EMIT runRequested(request);
+}
 
-void SweepView::setAvailable(bool available) { run_->setEnabled(available && !cancel_->isEnabled()); }
+void SweepPanel::setAvailable(bool available) { run_->setEnabled(available && !running()); }
 
-void SweepView::setRunning(bool running) {
+bool SweepPanel::running() const { return cancel_->isEnabled(); }
+
+void SweepPanel::setRunning(bool running) {
   run_->setEnabled(!running);
   cancel_->setEnabled(running);
   if (running) progress_->setValue(0);
 }
 
-void SweepView::setProgress(int done, int total) {
+void SweepPanel::setProgress(int done, int total) {
   progress_->setRange(0, total);
   progress_->setValue(done);
 }
 
-void SweepView::setResult(const SweepResult& result) {
+void SweepPanel::setResult(const SweepResult& result) {
   result_ = result;
   chart_->removeAllSeries();
   for (QAbstractAxis* axis : chart_->axes()) chart_->removeAxis(axis), delete axis;

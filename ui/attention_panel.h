@@ -1,0 +1,71 @@
+#pragma once
+// The Attention tab: which map the canvas shows (one layer's attention or the rollout, how
+// the heads combine, masked or unmasked view), how it is drawn (colormap, opacity, patch
+// grid), and the heads of the chosen layer as a grid (click one to show it). The query patch
+// is the canvas's: right-click picks one, "Use CLS" asks for the CLS token again.
+
+#include <QWidget>
+
+#include "imaging/colormap.h"
+#include "ui/view_types.h"
+
+class QAction;
+class QCheckBox;
+class QComboBox;
+class QJsonObject;
+class QLabel;
+class QSettings;
+class QSlider;
+
+namespace msnlens {
+
+class AttentionGrid;
+
+class AttentionPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  // The heads combo's items carry their HeadFusion as Qt::UserRole data, single heads their
+  // index as HeadRole data too.
+  static constexpr int HeadRole = Qt::UserRole + 1;
+
+  explicit AttentionPanel(QWidget* parent = nullptr);
+
+  // A new model: its last layer, heads fused by their mean.
+  void setModel(int layers, int heads, int grid_cols);
+  // The map these controls select, for the canvas's query patch (-1: the CLS token).
+  MapSpec mapSpec(int query_patch) const;
+  Colormap colormap() const;
+  bool showMasked() const;  // the masked view when something is masked (else the unmasked image)
+  double opacity() const;
+  bool showGrid() const;
+  // Labels and enabled controls for the map shown.
+  void showSpec(const MapSpec& spec);
+  // The heads grid: `maps`' head maps over `image`, the cell of `spec` marked.
+  void showMaps(const QImage& image, ViewMapsPtr maps, const MapSpec& spec, int rows, int cols);
+  // One head of one layer on the canvas (a click on a cell here or in the Heads tab).
+  void selectHead(int layer, int head);
+  // The view as the JSON report records it.
+  QJsonObject describe(const MapSpec& spec) const;
+  void restoreSettings(const QSettings& settings);
+  void saveSettings(QSettings& settings) const;
+  // For the View menu: previous / next layer, next head, query CLS, with their shortcuts.
+  const QList<QAction*>& menuActions() const { return menu_actions_; }
+
+ Q_SIGNALS:
+  void mapChanged();  // source, layer, heads, rollout discard, result shown or colormap
+  void clsQueryRequested();
+  void opacityChanged(double opacity);
+  void gridToggled(bool show);
+
+ private:
+  QComboBox *source_ = nullptr, *heads_ = nullptr, *shown_ = nullptr, *colormap_ = nullptr;
+  QSlider *layer_ = nullptr, *discard_ = nullptr, *opacity_ = nullptr;
+  QLabel *layer_label_ = nullptr, *query_label_ = nullptr;
+  QCheckBox* patch_grid_ = nullptr;
+  AttentionGrid* heads_grid_ = nullptr;
+  int layers_ = 0, grid_cols_ = 0;
+  QList<QAction*> menu_actions_;
+};
+
+}  // namespace msnlens

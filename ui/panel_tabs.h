@@ -1,0 +1,47 @@
+#pragma once
+// The tabs on the right, one panel each: Attention, Heads, Masking, Sweep, Classes, Lens. Only
+// the visible panel's maps are asked of the engine (the overview alone recomputes every
+// layer's attention).
+
+#include <QTabWidget>
+
+#include "analysis/views.h"
+
+namespace msnlens {
+
+class AttentionPanel;
+class ClassesPanel;
+class HeadsPanel;
+class LensPanel;
+class MaskingPanel;
+class SweepPanel;
+
+class PanelTabs : public QTabWidget {
+  Q_OBJECT
+
+ public:
+  enum class Tab { Attention, Heads, Masking, Sweep, Classes, Lens };  // in their order
+
+  explicit PanelTabs(QWidget* parent = nullptr);
+
+  void showTab(Tab tab);
+  // The maps to ask for: the canvas's `map`, and what the visible panel draws beyond it.
+  MapRequest mapsWanted(const MapSpec& map) const;
+
+  AttentionPanel* attention() const { return attention_; }
+  HeadsPanel* heads() const { return heads_; }
+  MaskingPanel* masking() const { return masking_; }
+  SweepPanel* sweep() const { return sweep_; }
+  ClassesPanel* classes() const { return classes_; }
+  LensPanel* lens() const { return lens_; }
+
+ private:
+  AttentionPanel* attention_;
+  HeadsPanel* heads_;
+  MaskingPanel* masking_;
+  SweepPanel* sweep_;
+  ClassesPanel* classes_;
+  LensPanel* lens_;
+};
+
+}  // namespace msnlens
