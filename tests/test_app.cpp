@@ -73,6 +73,7 @@ class AppTest : public QObject {
   void init();
   void cleanup() { window_.reset(); }
   void dropped_model_and_images_show_predictions();
+  void files_from_the_command_line_open_as_drops_do();
   void clicking_patches_runs_the_masked_view();
   void layer_and_head_change_the_heat_map();
   void sweep_leaves_the_ui_responsive();
@@ -127,6 +128,17 @@ void AppTest::dropped_model_and_images_show_predictions() {
   const QJsonObject report = window_->report();
   QCOMPARE(report["image"].toString(), QString("chelsea.png"));
   QVERIFY(report["predictions"].toArray().first().toString().startsWith("tabby cat"));
+}
+
+void AppTest::files_from_the_command_line_open_as_drops_do() {
+  // What a file manager passes (msnlens FILE...): the model folder loads, the image opens.
+  QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+  window_->openFiles({data("images/coffee.png"), data("models/tiny224-cls")});
+  QVERIFY2(ready.wait(kTimeoutMs), qPrintable(window_->errorText()));
+  QCOMPARE(window_->modelInfo().labels.size(), std::size_t{5});
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr, kTimeoutMs);
+  QCOMPARE(window_->report()["image"].toString(), QString("coffee.png"));
+  QVERIFY(window_->errorText().isEmpty());
 }
 
 void AppTest::clicking_patches_runs_the_masked_view() {

@@ -19,8 +19,7 @@ DroppedData read_dropped(const QMimeData& mime) {
   DroppedData d;
   for (const QUrl& url : mime.urls()) {
     if (!url.isLocalFile()) continue;
-    const QString path = url.toLocalFile();
-    (is_model_path(path) ? d.models : d.images) << path;
+    d.files << url.toLocalFile();
   }
   if (!mime.urls().isEmpty()) return d;
   for (const QString& format : mime.formats()) {

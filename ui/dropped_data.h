@@ -12,7 +12,7 @@ class QMimeData;
 namespace msnlens {
 
 struct DroppedData {
-  QStringList models, images;  // local files: checkpoints (by is_model_path), the rest images
+  QStringList files;  // local files and folders (MainWindow::openFiles sorts models from images)
   // Without files: the encoded bytes when offered (so our decoder and its checks apply), else
   // the image Qt decoded.
   QByteArray encoded;

@@ -284,11 +284,19 @@ QList<quint64> MainWindow::addImageFiles(const QStringList& paths) {
   return ids;
 }
 
+void MainWindow::openFiles(const QStringList& paths) {
+  QStringList images;
+  for (const QString& path : paths) {
+    if (is_model_path(path)) loadModel(QFileInfo(path).absoluteFilePath());
+    else images << path;
+  }
+  addImageFiles(images);
+}
+
 void MainWindow::handleMimeData(const QMimeData* mime) {
   if (!mime) return;
   const DroppedData dropped = read_dropped(*mime);
-  for (const QString& path : dropped.models) loadModel(path);
-  addImageFiles(dropped.images);
+  openFiles(dropped.files);
   if (!dropped.encoded.isEmpty()) {
     const QString name = tr("pasted %1").arg(dropped.format);
     Q_EMIT imageDataAdded(images_->add(name), dropped.encoded, name);

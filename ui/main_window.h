@@ -48,6 +48,9 @@ class MainWindow : public QMainWindow {
   // `demo`: a bundled test checkpoint, which the title says.
   void loadModel(const QString& path, bool demo = false);
   QList<quint64> addImageFiles(const QStringList& paths);  // their ids
+  // Files as a drop brings them (and a file manager's "Open with"): checkpoints and model
+  // folders load as the model, everything else opens as an image.
+  void openFiles(const QStringList& paths);
 
   // What the command-line driver (app/gui) and the tests read.
   ImageCanvas* canvas() const { return canvas_; }

@@ -1,11 +1,10 @@
 #pragma once
-// What every front end (GUI, CLI, bench) shares and the engine has no business knowing: wall
-// clocks, latency summaries, the config-override convention of --config, and turning a failure
-// into the one line a user reads.
+// What the engine's command-line front ends (CLI, bench) share and the engine has no business
+// knowing: the config-override convention of --config, and turning a failure into the one line
+// a user reads. Clocks and latency summaries, which the GUI shares too, are in latency.h.
 
 #include <c10/util/Exception.h>
 
-#include <chrono>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -13,18 +12,9 @@
 
 #include "common/error.h"
 #include "engine/model_loader.h"
+#include "latency.h"
 
 namespace msnlens::front_end {
-
-using Clock = std::chrono::steady_clock;
-
-inline double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// The q-quantile of samples by nearest rank (0 for none); median() averages the middle two.
-double percentile(std::vector<double> samples, double q);
-double median(std::vector<double> samples);
 
 // load_model() with the JSON file of --config (none when empty) overriding config fields.
 LoadedModel load_model(const std::string& path, const std::string& config_file);

@@ -4,10 +4,9 @@
 #include <QMouseEvent>
 #include <QTimer>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 
+#include "latency.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 #include "ui/masking_panel.h"
@@ -24,12 +23,6 @@ struct View {
 constexpr View kViews[] = {{"attention", PanelTabs::Tab::Attention}, {"heads", PanelTabs::Tab::Heads},
                            {"masking", PanelTabs::Tab::Masking},     {"sweep", PanelTabs::Tab::Sweep},
                            {"classes", PanelTabs::Tab::Classes},     {"lens", PanelTabs::Tab::Lens}};
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1)];
-}
 
 void fail(const QString& message) {
   std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));
@@ -121,8 +114,8 @@ void HeadlessDriver::printBenchmark() {
   const std::vector<double>& results = window_.editToResultMs();
   std::printf("click-to-repaint over %zu toggles: p50 %.1f ms, p95 %.1f ms; of which edit-to-result in the worker "
               "p50 %.1f ms, p95 %.1f ms; model load to first result %.0f ms (%s, %s)\n",
-              clicks.size(), percentile(clicks, 0.5), percentile(clicks, 0.95), percentile(results, 0.5),
-              percentile(results, 0.95), first_result_ms_, qPrintable(window_.modelInfo().device),
+              clicks.size(), front_end::percentile(clicks, 0.5), front_end::percentile(clicks, 0.95), front_end::percentile(results, 0.5),
+              front_end::percentile(results, 0.95), first_result_ms_, qPrintable(window_.modelInfo().device),
               qPrintable(window_.modelInfo().precision));
 }
 

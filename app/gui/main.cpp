@@ -1,29 +1,75 @@
 // msnlens: the desktop app.
-//   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [IMAGE...]
+//   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [FILE...]
 //           [--screenshot FILE [--view attention|heads|masking|sweep|classes|lens]] [--benchmark-clicks N]
+// Without a model (--model, or a checkpoint among the files) it opens the bundled one, and
+// without any files the bundled example images too.
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
 #include <QFileInfo>
+#include <QIcon>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "build_config.h"
 #include "headless_driver.h"
+#include "ui/dropped_data.h"
 #include "ui/main_window.h"
 
+namespace {
+
+// Qt warns at every start when XDG_RUNTIME_DIR is unset (a plain X server, su, containers):
+// give it a private directory, as a login session would.
+void ensure_runtime_dir() {
+  if (const char* dir = std::getenv("XDG_RUNTIME_DIR"); dir != nullptr && *dir != '\0') return;
+  const std::string dir = "/tmp/runtime-" + std::to_string(getuid());
+  struct stat st {};
+  if (mkdir(dir.c_str(), 0700) != 0 && (stat(dir.c_str(), &st) != 0 || st.st_uid != getuid())) return;  // Qt's own fallback
+  chmod(dir.c_str(), 0700);
+  setenv("XDG_RUNTIME_DIR", dir.c_str(), 1);
+}
+
+// The bundled model and images: share/msnlens beside an installed binary; run from the build
+// tree, the sources' resources/. Empty when neither is there.
+QString bundled_dir() {
+  const QString bin = QCoreApplication::applicationDirPath();
+  const QString installed = QDir::cleanPath(QDir(bin).filePath(MSNLENS_DATA_FROM_BIN));
+  if (QFileInfo(installed + "/models").isDir()) return installed;
+  if (QFileInfo(bin).canonicalFilePath() == QFileInfo(MSNLENS_BUILD_BIN_DIR).canonicalFilePath())
+    return MSNLENS_SOURCE_DIR "/resources";
+  return {};
+}
+
+QStringList bundled_images(const QString& dir) {
+  QStringList paths;
+  const QDir fashion(dir + "/images/fashion");
+  for (const QString& name : fashion.entryList({"*.png"}, QDir::Files, QDir::Name)) paths << fashion.filePath(name);
+  return paths;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  ensure_runtime_dir();
   QApplication app(argc, argv);
   QApplication::setOrganizationName("MSN Lens");
   QApplication::setApplicationName("msnlens");
   QApplication::setApplicationVersion(MSNLENS_VERSION);
+  QApplication::setWindowIcon(QIcon(":/msnlens-256.png"));
+  QGuiApplication::setDesktopFileName("msnlens");  // the window's app id: matches msnlens.desktop
 
   QCommandLineParser cli;
   cli.setApplicationDescription("MSN Lens: see how ViT-MSN attends and responds when patches are masked.");
   cli.addHelpOption();
   cli.addVersionOption();
-  const QCommandLineOption model({"m", "model"}, "Model folder or checkpoint file.", "PATH");
+  const QCommandLineOption model({"m", "model"}, "Model folder or checkpoint file (default: the bundled model).", "PATH");
   const QCommandLineOption device("device", "auto, cpu or cuda.", "DEVICE");
   const QCommandLineOption precision("precision", "auto, fp32, bf16 or fp16.", "PRECISION");
   const QCommandLineOption screenshot("screenshot", "Save a screenshot once the first result shows, then exit.", "FILE");
@@ -31,7 +77,7 @@ int main(int argc, char** argv) {
   const QCommandLineOption clicks("benchmark-clicks", "Toggle N patches, print click-to-repaint p50/p95, exit.", "N");
   const QCommandLineOption demo("demo", "Label the model as a bundled test checkpoint.");
   cli.addOptions({model, device, precision, screenshot, view, clicks, demo});
-  cli.addPositionalArgument("images", "Images to open.", "[IMAGE...]");
+  cli.addPositionalArgument("files", "Images to open; a model folder or checkpoint among them loads as the model.", "[FILE...]");
   cli.process(app);
 
   const QStringList views = msnlens::HeadlessDriver::views();
@@ -39,8 +85,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "msnlens: --view must be one of %s\n", qPrintable(views.join(", ")));
     return 2;
   }
-  if ((cli.isSet(screenshot) || cli.isSet(clicks)) && (!cli.isSet(model) || cli.positionalArguments().isEmpty())) {
-    std::fprintf(stderr, "msnlens: --screenshot and --benchmark-clicks need --model and an image\n");
+  // What to open: the files as a drop brings them; the bundled model when none names a model,
+  // and the bundled images when no files are given at all.
+  const QStringList files = cli.positionalArguments();
+  const bool files_name_a_model = std::any_of(files.begin(), files.end(), msnlens::is_model_path);
+  const QString bundled = bundled_dir();
+  QString model_path = cli.isSet(model) ? QFileInfo(cli.value(model)).absoluteFilePath() : QString();
+  if (model_path.isEmpty() && !files_name_a_model && !bundled.isEmpty()) model_path = bundled + "/models/msn-fmnist";
+  const QStringList images = files.isEmpty() && !cli.isSet(model) ? bundled_images(bundled) : QStringList();
+  if ((cli.isSet(screenshot) || cli.isSet(clicks)) && ((model_path.isEmpty() && !files_name_a_model) || (files.isEmpty() && images.isEmpty()))) {
+    std::fprintf(stderr, "msnlens: --screenshot and --benchmark-clicks need a model and an image (none bundled here)\n");
     return 2;
   }
 
@@ -53,10 +107,11 @@ int main(int argc, char** argv) {
   if (cli.isSet(screenshot)) driver->takeScreenshot(cli.value(screenshot), cli.value(view));
   if (cli.isSet(clicks)) driver->benchmarkClicks(cli.value(clicks).toInt());
   window.show();
-  if (cli.isSet(model)) {
+  if (!model_path.isEmpty()) {
     if (driver) driver->startLoadClock();
-    window.loadModel(QFileInfo(cli.value(model)).absoluteFilePath(), cli.isSet(demo));
+    window.loadModel(model_path, cli.isSet(demo));
   }
-  window.addImageFiles(cli.positionalArguments());
+  window.openFiles(files);
+  window.addImageFiles(images);
   return QApplication::exec();
 }
