@@ -5,7 +5,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
-#include "analysis/masking_response.h"
+#include "analysis/predictions.h"
 
 namespace msnlens {
 
@@ -32,11 +32,11 @@ void LensPanel::showLens(const ViewMaps* maps, const Predictor& predictor, Predi
   heading_->setText(layers.empty() ? tr("No result yet.")
                                    : tr("What the CLS token would predict after each layer of %1, read out through the final "
                                         "LayerNorm and %2.").arg(view, source_name));
-  table_->setRowCount(static_cast<int>(layers.size()));
-  for (int r = 0; r < static_cast<int>(layers.size()); ++r) {
-    const Readout& layer = layers[static_cast<std::size_t>(r)];
-    const std::optional<Scored> top = predictor.top1(layer, source);
-    const QString label = top ? QString::fromStdString(top->label) : QString();
+  const std::vector<LensRow> rows = lens_rows(layers, predictor, source);
+  table_->setRowCount(static_cast<int>(rows.size()));
+  for (int r = 0; r < static_cast<int>(rows.size()); ++r) {
+    const LensRow& row = rows[static_cast<std::size_t>(r)];
+    const QString label = row.top1 ? QString::fromStdString(row.top1->label) : QString();
     const auto cell = [&](int column, const QString& text) {
       auto* item = new QTableWidgetItem(text);
       item->setTextAlignment(column == 1 ? Qt::AlignLeft | Qt::AlignVCenter : Qt::AlignRight | Qt::AlignVCenter);
@@ -46,10 +46,9 @@ void LensPanel::showLens(const ViewMaps* maps, const Predictor& predictor, Predi
     cell(0, QString::number(r + 1));
     cell(1, label.isEmpty() ? tr("—") : label);
     // The score's confidence as a tint, so the depth where the answer settles stands out.
-    QTableWidgetItem* score = cell(2, label.isEmpty() ? QString() : QStringLiteral("%1 %").arg(100.0 * top->score, 0, 'f', 1));
-    if (!label.isEmpty()) score->setBackground(QColor(0, 160, 210, static_cast<int>(40 + 160 * top->score)));
-    // The last layer's read-out is the output.
-    cell(3, QString::number(cosine_similarity(layer.cls, layers.back().cls), 'f', 3));
+    QTableWidgetItem* score = cell(2, label.isEmpty() ? QString() : QStringLiteral("%1 %").arg(100.0 * row.top1->score, 0, 'f', 1));
+    if (!label.isEmpty()) score->setBackground(QColor(0, 160, 210, static_cast<int>(40 + 160 * row.top1->score)));
+    cell(3, QString::number(row.cosine_to_output, 'f', 3));
   }
 }
 

@@ -31,7 +31,7 @@ std::vector<PredictionsView::Row> PredictionsView::rows() const {
   std::vector<Row> out;
   const std::vector<float>& before = ranking_.before;
   if (before.empty()) return out;
-  auto label = [&](int i) { return i < ranking_.labels.size() ? ranking_.labels[i] : QStringLiteral("LABEL_%1").arg(i); };
+  auto label = [&](int i) { return ranking_.labels.value(i); };  // PredictionsPanel names every index
   if (ranking_.after.size() == before.size()) {
     for (const RankMove& m : rank_moves(before, ranking_.after, k_))
       out.push_back({label(m.index), m.score_before, m.score_after, m.rank_before, m.rank_after});

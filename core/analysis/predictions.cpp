@@ -85,4 +85,10 @@ MaskingResponse masking_response(const Readout& unmasked, const Readout& masked,
   return r;
 }
 
+std::vector<LensRow> lens_rows(const std::vector<Readout>& layers, const Predictor& predictor, PredictionSource source) {
+  std::vector<LensRow> rows;
+  for (const Readout& layer : layers) rows.push_back({predictor.top1(layer, source), cosine_similarity(layer.cls, layers.back().cls)});
+  return rows;
+}
+
 }  // namespace msnlens

@@ -60,4 +60,12 @@ struct MaskingResponse {
 MaskingResponse masking_response(const Readout& unmasked, const Readout& masked, const Predictor& predictor,
                                  PredictionSource source);
 
+// One row of the depth lens: what the CLS token after a layer predicts under `source`, and its
+// cosine to the output's CLS embedding (the last layer's read-out).
+struct LensRow {
+  std::optional<Scored> top1;
+  double cosine_to_output = 0;
+};
+std::vector<LensRow> lens_rows(const std::vector<Readout>& layers, const Predictor& predictor, PredictionSource source);
+
 }  // namespace msnlens

@@ -146,6 +146,16 @@ TEST(Analysis, PredictorRanksEverySource) {
   EXPECT_LT(std::abs(*m.prototype_kl - kl_divergence(r.prototype_probs, masked.prototype_probs)), 1e-12);
   EXPECT_EQ(m.prototype_before, 1);
   EXPECT_EQ(m.prototype_after, 0);
+
+  // The depth lens: each layer's top-1 under the source, and its CLS cosine to the last layer's.
+  const std::vector<LensRow> lens = lens_rows({r, c, Readout{{1, 1}, {}, {}}}, backbone, PredictionSource::FewShot);
+  ASSERT_EQ(lens.size(), std::size_t{3});
+  EXPECT_EQ(lens[0].top1->label, "left");
+  EXPECT_EQ(lens[1].top1->label, "right");
+  EXPECT_NEAR(lens[0].cosine_to_output, std::sqrt(0.5), 1e-6);
+  EXPECT_NEAR(lens[1].cosine_to_output, std::sqrt(0.5), 1e-6);
+  EXPECT_NEAR(lens[2].cosine_to_output, 1.0, 1e-6);
+  EXPECT_TRUE(lens_rows({}, backbone, PredictionSource::FewShot).empty());
 }
 
 }  // namespace
