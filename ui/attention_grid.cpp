@@ -3,7 +3,7 @@
 #include <QMouseEvent>
 #include <QPainter>
 
-#include <cmath>
+#include <algorithm>
 
 #include "analysis/attention_maps.h"
 #include "ui/heatmap.h"
@@ -52,7 +52,16 @@ std::pair<int, int> AttentionGrid::layerHeadOf(int cell) const {
 
 int AttentionGrid::columns() const {
   if (mode_ == Mode::Overview) return maps_->heads;
-  return std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(cellCount())))));
+  // The arrangement with the largest thumbnails for this widget's shape (16 heads of ViT-L in
+  // a wide panel want 8 x 2, not 4 x 4).
+  const int n = cellCount();
+  int best = 1, best_size = 0;
+  for (int cols = 1; cols <= n; ++cols) {
+    const int rows = (n + cols - 1) / cols;
+    const int size = std::min(width() / cols, height() / rows - kLabel) - kGap;
+    if (size > best_size) best = cols, best_size = size;
+  }
+  return best;
 }
 
 void AttentionGrid::rebuild() {
@@ -105,7 +114,10 @@ void AttentionGrid::paintEvent(QPaintEvent*) {
     p.drawRect(r);
     p.setPen(palette().color(QPalette::WindowText));
     if (mode_ == Mode::Heads) {
-      p.drawText(QRect(r.left(), r.bottom() + 1, r.width(), kLabel), Qt::AlignCenter, tr("head %1").arg(head + 1));
+      // "head 12" where it fits under the thumbnail, else the number alone (never clipped).
+      const QString caption = tr("head %1").arg(head + 1);
+      p.drawText(QRect(r.left(), r.bottom() + 1, r.width(), kLabel), Qt::AlignCenter,
+                 p.fontMetrics().horizontalAdvance(caption) <= r.width() ? caption : QString::number(head + 1));
     } else {
       if (layer == 0) p.drawText(QRect(r.left(), 0, r.width(), kLabel), Qt::AlignCenter, QString::number(head + 1));
       if (head == 0) p.drawText(QRect(0, r.top(), kLabel, r.height()), Qt::AlignCenter, QString::number(layer + 1));
