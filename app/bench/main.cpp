@@ -34,6 +34,7 @@
 #include "common/json_file.h"
 #include "engine/cpu_threads.h"
 #include "front_end.h"
+#include "startup.h"
 #include "engine/inference_session.h"
 #include "engine/workbench.h"
 #include "model/random_init.h"
@@ -503,7 +504,9 @@ int run(int argc, char** argv) {
 
   std::cout << "\nmsnlens-bench on " << (dev.is_cuda() ? "CUDA" : "CPU, " + std::to_string(available_cores()) + " cores")
             << "; " << iters << " timed runs after " << warmup << " warm-up; eager reference: PyTorch "
-            << (no_reference ? "(skipped)" : "eager, best of 1 and " + std::to_string(available_cores()) + " threads") << "\n\n";
+            << (no_reference ? "(skipped)" : "eager, best of 1 and " + std::to_string(available_cores()) + " threads")
+            << "; fp32 GEMMs on " << (blas_kernels().empty() ? "a BLAS other than OpenBLAS" : "OpenBLAS " + blas_kernels() + " kernels (both sides)")
+            << "\n\n";
   std::printf("%-34s %9s %9s %9s %10s %8s %11s %9s\n", "case", "median ms", "p95 ms", "img/s", "eager ms", "speedup",
               "vs eager32", "max|diff|");
   json out = json::array();
@@ -533,11 +536,14 @@ int run(int argc, char** argv) {
   }
   if (!gui.empty()) std::cout << "\nthe app, ViT-S/16 (random weights), " << gui << "\n";
   if (!json_out.empty())
-    write_json_file(json_out, {{"device", dev.str()}, {"cores", available_cores()}, {"cases", out}, {"app_click_to_repaint", gui}});
+    write_json_file(json_out, {{"device", dev.str()}, {"cores", available_cores()}, {"blas_kernels", blas_kernels()}, {"cases", out}, {"app_click_to_repaint", gui}});
   remove_scratch(dir);
   return 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) { return msnlens::front_end::guarded_main("msnlens-bench", [&] { return run(argc, argv); }); }
+int main(int argc, char** argv) {
+  msnlens::front_end::use_fast_blas_kernels(argv);
+  return msnlens::front_end::guarded_main("msnlens-bench", [&] { return run(argc, argv); });
+}

@@ -23,9 +23,11 @@
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "front_end.h"
+#include "startup.h"
 #include "common/json_file.h"
 #include "analysis/predictions.h"
 #include "engine/analyzer.h"
+#include "engine/cpu_threads.h"
 #include "engine/few_shot.h"
 #include "engine/inference_session.h"
 #include "engine/workbench.h"
@@ -94,7 +96,12 @@ void print_summary(const LoadedModel& m) {
 int run_info(const Args& a) {
   const LoadedModel m = front_end::load_model(a.model, a.config);
   print_summary(m);
-  if (!a.json_out.empty()) write_json_file(a.json_out, m.summary_json());
+  // Which kernels float32 runs on here (OpenBLAS picks them per CPU, see engine/cpu_threads.h).
+  const std::string blas = blas_kernels();
+  std::cout << "fp32 GEMMs   " << (blas.empty() ? "not OpenBLAS" : "OpenBLAS, " + blas + " kernels") << "\n";
+  nlohmann::json summary = m.summary_json();
+  summary["blas_kernels"] = blas;
+  if (!a.json_out.empty()) write_json_file(a.json_out, summary);
   return 0;
 }
 
@@ -416,6 +423,7 @@ int run_fewshot(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  front_end::use_fast_blas_kernels(argv);
   CLI::App app{"MSN Lens command line: inspect ViT-MSN checkpoints and run inference"};
   app.require_subcommand(1);
   Args a;

@@ -20,6 +20,7 @@
 
 #include "build_config.h"
 #include "headless_driver.h"
+#include "startup.h"
 #include "ui/dropped_data.h"
 #include "ui/main_window.h"
 
@@ -57,6 +58,7 @@ QStringList bundled_images(const QString& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  msnlens::front_end::use_fast_blas_kernels(argv);
   ensure_runtime_dir();
   QApplication app(argc, argv);
   QApplication::setOrganizationName("MSN Lens");

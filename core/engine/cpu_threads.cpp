@@ -63,4 +63,33 @@ CpuThreads configure_cpu_threads(Precision precision) {
   return t;
 }
 
+std::string blas_kernels() {
+  using CoreName = char* (*)();
+  const auto name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return name ? std::string(name()) : std::string();
+}
+
+std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu) {
+  // OpenBLAS's kernels without AVX: what it falls back to for a CPU it does not recognise.
+  static const std::set<std::string> generic = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom"};
+  if (generic.count(core) == 0) return {};
+  if (cpu.avx512) return "SkylakeX";
+  if (cpu.avx2_fma) return "Haswell";
+  if (cpu.avx) return "Sandybridge";
+  return {};
+}
+
+std::string better_blas_coretype() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return {};  // the user's choice stands
+  CpuFeatures cpu;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  cpu.avx = __builtin_cpu_supports("avx");
+  cpu.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#endif
+  return better_blas_coretype(blas_kernels(), cpu);
+}
+
 }  // namespace msnlens

@@ -5,6 +5,8 @@
 // threads, 1.0 ms with OpenMP at 1 and OpenBLAS at 2). So each precision gets one owner:
 // float32 gives the cores to OpenBLAS, bf16 (oneDNN) gives them to OpenMP.
 
+#include <string>
+
 #include "model/precision.h"
 
 namespace msnlens {
@@ -26,5 +28,21 @@ void keep_freed_memory();
 
 // Cores to use: MSNLENS_THREADS if set, else the hardware concurrency.
 int available_cores();
+
+// The kernels behind LibTorch's float32 GEMMs: OpenBLAS's core name ("SkylakeX", "Prescott"),
+// or "" when the BLAS is not OpenBLAS.
+std::string blas_kernels();
+
+// OpenBLAS picks its kernels from the CPU model when it loads. A CPU newer than the OpenBLAS,
+// or a VM that hides the model ("Intel(R) Xeon(R) Processor"), gets its generic Prescott
+// kernels: float32 GEMMs at 30 instead of 140-190 GFLOP/s here. The OPENBLAS_CORETYPE that
+// matches the instruction sets this CPU has, when OpenBLAS runs weaker kernels and the user
+// has not chosen any; "" otherwise.
+std::string better_blas_coretype();
+// The decision itself, for OpenBLAS running `core` kernels on a CPU with these instruction sets.
+struct CpuFeatures {
+  bool avx = false, avx2_fma = false, avx512 = false;  // avx512: F, BW, VL and DQ
+};
+std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu);
 
 }  // namespace msnlens

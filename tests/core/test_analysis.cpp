@@ -13,6 +13,7 @@
 #include "analysis/patch_mask.h"
 #include "analysis/predictions.h"
 #include "analysis/sweep_plan.h"
+#include "engine/cpu_threads.h"
 
 using namespace msnlens;
 
@@ -159,3 +160,14 @@ TEST(Analysis, PredictorRanksEverySource) {
 }
 
 }  // namespace
+
+TEST(Analysis, BlasKernelChoice) {
+  // OpenBLAS on a CPU it does not recognise runs Prescott kernels: ask for the best this CPU has.
+  EXPECT_EQ(better_blas_coretype("Prescott", {true, true, true}), "SkylakeX");
+  EXPECT_EQ(better_blas_coretype("Prescott", {true, true, false}), "Haswell");
+  EXPECT_EQ(better_blas_coretype("Core2", {true, false, false}), "Sandybridge");
+  EXPECT_EQ(better_blas_coretype("Prescott", {}), "");
+  // Kernels it chose itself for a known CPU, or a BLAS other than OpenBLAS: left alone.
+  EXPECT_EQ(better_blas_coretype("Cooperlake", {true, true, true}), "");
+  EXPECT_EQ(better_blas_coretype("", {true, true, true}), "");
+}
