@@ -84,6 +84,35 @@ struct Result {
   std::optional<double> max_diff;    // |ours - reference| on last_hidden_state
 };
 
+// Where --json goes. "-" means stdout, for pipes: the results alone there, so everything else
+// the bench prints (tables, progress) moves to stderr from the start.
+class JsonOut {
+ public:
+  explicit JsonOut(std::string path) : path_(std::move(path)) {
+    if (path_ != "-") return;
+    std::fflush(stdout);
+    std::cout.flush();
+    stdout_fd_ = dup(STDOUT_FILENO);
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+  }
+  void write(const json& results) const {
+    if (path_.empty()) return;
+    if (stdout_fd_ < 0) return write_json_file(path_, results);
+    std::fflush(stdout);
+    std::cout.flush();
+    const std::string text = results.dump(2) + "\n";
+    for (std::size_t done = 0; done < text.size();) {
+      const ssize_t n = ::write(stdout_fd_, text.data() + done, text.size() - done);
+      if (n <= 0) fail("--json -", "cannot write the results to standard output");
+      done += static_cast<std::size_t>(n);
+    }
+  }
+
+ private:
+  std::string path_;
+  int stdout_fd_ = -1;
+};
+
 Stats summarize(const std::vector<double>& ms) { return {front_end::median(ms), front_end::percentile(ms, 0.95)}; }
 
 BenchModel random_model(const std::string& name, const ViTMSNConfig& config, std::uint64_t seed, const fs::path& dir) {
@@ -308,7 +337,7 @@ int run_flow(const std::string& model, const std::string& device, const std::str
 
 // --shapes: the table README.md shows, one row per released shape.
 void run_shapes(const std::vector<std::string>& names, const std::string& device, const std::string& precision, bool graphs,
-                int edits, int clicks, bool cli, const fs::path& dir, const std::string& json_out) {
+                int edits, int clicks, bool cli, const fs::path& dir, const JsonOut& json_out) {
   json rows = json::array();
   std::printf("\n%-9s %-8s %7s %8s %11s %12s %9s %9s %9s %9s %9s %9s %12s %9s %7s\n", "shape", "patches", "load s", "first s",
               "edit 1 p50", "edit 50% p50", "layer", "overview", "rollout", "lens", "flow RSS", "app RSS", "app edit p50",
@@ -354,7 +383,7 @@ void run_shapes(const std::vector<std::string>& names, const std::string& device
     for (const char* file : {"model.safetensors", "config.json", "preprocessor_config.json"}) fs::remove(folder / file);
     fs::remove(folder);
   }
-  if (!json_out.empty()) write_json_file(json_out, {{"device", device}, {"shapes", rows}});
+  json_out.write({{"device", device}, {"shapes", rows}});
 }
 
 // --profile: self time per ATen operator for one batch-1 forward with attention maps.
@@ -405,7 +434,7 @@ int run(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or auto");
   app.add_option("--warmup", warmup, "untimed runs per case")->check(CLI::Range(0, 1000));
   app.add_option("--iters", iters, "timed runs per case")->check(CLI::Range(1, 100000));
-  app.add_option("--json", json_out, "write the results here");
+  app.add_option("--json", json_out, "write the results here (\"-\": standard output, everything else to stderr)");
   app.add_option("--python", python, "Python with torch for the eager reference");
   app.add_flag("--no-reference", no_reference, "skip the PyTorch eager reference");
   app.add_flag("--full", full, "every combination instead of the standard cases");
@@ -415,12 +444,13 @@ int run(int argc, char** argv) {
   app.add_option("--gui-clicks", gui_clicks, "patch toggles for the app's click-to-repaint measure (0: skip)");
   CLI11_PARSE(app, argc, argv);
   if (!flow_model.empty()) return run_flow(flow_model, device, precision, flow_edits, graphs == "on");
+  const JsonOut results_out(json_out);
 
   const fs::path dir = fs::temp_directory_path() / ("msnlens-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::vector<BenchModel> bench_models;
   if (!shapes.empty()) {
-    run_shapes(shapes, device, precision, graphs == "on", flow_edits, gui_clicks, cli_rss, dir, json_out);
+    run_shapes(shapes, device, precision, graphs == "on", flow_edits, gui_clicks, cli_rss, dir, results_out);
     remove_scratch(dir);
     return 0;
   }
@@ -535,8 +565,7 @@ int run(int argc, char** argv) {
     fs::remove(model);
   }
   if (!gui.empty()) std::cout << "\nthe app, ViT-S/16 (random weights), " << gui << "\n";
-  if (!json_out.empty())
-    write_json_file(json_out, {{"device", dev.str()}, {"cores", available_cores()}, {"blas_kernels", blas_kernels()}, {"cases", out}, {"app_click_to_repaint", gui}});
+  results_out.write({{"device", dev.str()}, {"cores", available_cores()}, {"blas_kernels", blas_kernels()}, {"cases", out}, {"app_click_to_repaint", gui}});
   remove_scratch(dir);
   return 0;
 }
