@@ -8,9 +8,7 @@
 #include <exception>
 #include <iostream>
 #include <string>
-#include <vector>
 
-#include "common/error.h"
 #include "engine/model_loader.h"
 #include "latency.h"
 
