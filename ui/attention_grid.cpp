@@ -42,7 +42,7 @@ int AttentionGrid::cellCount() const {
 
 int AttentionGrid::shownLayer() const {
   const int layer = maps_->request.map.layer;
-  return layer < 0 ? maps_->layers - 1 : std::min(layer, maps_->layers - 1);
+  return resolve_layer(layer, maps_->layers);
 }
 
 std::pair<int, int> AttentionGrid::layerHeadOf(int cell) const {
@@ -106,7 +106,7 @@ void AttentionGrid::paintEvent(QPaintEvent*) {
     }
     p.drawImage(r, cells_[static_cast<std::size_t>(cell)].scaled(r.size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
     p.setOpacity(1.0);
-    const int selected_layer = selected_.layer < 0 ? maps_->layers - 1 : selected_.layer;
+    const int selected_layer = resolve_layer(selected_.layer, maps_->layers);
     const bool selected = selected_.source == MapSpec::Source::Attention && selected_.fusion == HeadFusion::Single &&
                           head == selected_.head && layer == selected_layer;
     p.setPen(QPen(selected ? QColor(0, 200, 255) : QColor(80, 80, 90), selected ? 3 : 1));

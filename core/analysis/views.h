@@ -2,6 +2,7 @@
 // What MSN Lens shows of an image, as plain values: the engine (engine/workbench.h) computes
 // them, the app draws them, the CLI prints them. No LibTorch here.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +47,10 @@ struct MapSpec {
            query_patch == o.query_patch && discard_ratio == o.discard_ratio;
   }
 };
+
+// The layer a MapSpec (or a heads request) means in a model of `layers` layers: -1, and
+// anything past the end, is the last.
+inline int resolve_layer(int layer, int layers) { return layer < 0 ? layers - 1 : std::min(layer, layers - 1); }
 
 // What the visible views ask of one result beyond its predictions.
 struct MapRequest {

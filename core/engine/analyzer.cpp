@@ -266,8 +266,7 @@ std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec&
   if (query < 0) return std::vector<float>(static_cast<std::size_t>(num_patches()), kNaN);
   if (spec.source == MapSpec::Source::Rollout)
     return on_patches(state, rollout_row(state, spec.fusion, spec.discard_ratio, query));
-  const auto layers = static_cast<int>(session_.model().num_layers());
-  const int layer = spec.layer < 0 ? layers - 1 : std::min(spec.layer, layers - 1);
+  const int layer = resolve_layer(spec.layer, static_cast<int>(session_.model().num_layers()));
   return on_patches(state, fuse(query_rows(state, static_cast<std::size_t>(layer), query), spec.fusion, spec.head));
 }
 
@@ -278,8 +277,8 @@ std::vector<std::vector<float>> Analyzer::head_maps(const ForwardState& state, i
   std::vector<std::vector<float>> maps;
   if (query < 0) return std::vector<std::vector<float>>(static_cast<std::size_t>(c.num_attention_heads),
                                                         std::vector<float>(static_cast<std::size_t>(num_patches()), kNaN));
-  const auto layers = static_cast<int>(session_.model().num_layers());
-  const at::Tensor rows = query_rows(state, static_cast<std::size_t>(layer < 0 ? layers - 1 : std::min(layer, layers - 1)), query);
+  const int shown = resolve_layer(layer, static_cast<int>(session_.model().num_layers()));
+  const at::Tensor rows = query_rows(state, static_cast<std::size_t>(shown), query);
   for (std::int64_t h = 0; h < rows.size(0); ++h) maps.push_back(on_patches(state, rows[h]));
   return maps;
 }

@@ -38,6 +38,11 @@ std::optional<BatchNorm1d> bind_batch_norm(WeightBinder& w, const std::string& n
 }
 
 // An index tensor given per batch row or once for all rows, as [batch, n] int64.
+// A weight as checkpoints store it: float32 on the CPU, detached from any autograd graph.
+void put_host_copy(TensorMap& w, const std::string& name, const at::Tensor& t) {
+  w[name] = t.detach().to(at::kCPU, at::kFloat).clone();
+}
+
 at::Tensor per_row(const at::Tensor& t, std::int64_t batch, const char* name) {
   at::Tensor r = t.dim() == 1 ? t.unsqueeze(0) : t;
   if (r.dim() != 2 || (r.size(0) != batch && r.size(0) != 1))
@@ -173,7 +178,7 @@ std::vector<std::pair<std::string, at::Tensor>> ViTMSNModel::encoder_parameters(
 
 TensorMap ViTMSNModel::state_dict() const {
   TensorMap w;
-  auto put = [&](const std::string& name, const at::Tensor& t) { w[name] = t.detach().to(at::kCPU, at::kFloat).clone(); };
+  auto put = [&](const std::string& name, const at::Tensor& t) { put_host_copy(w, name, t); };
   const std::string fused = ".attention.attention.qkv.";
   for (const auto& [name, t] : encoder_parameters()) {
     const auto pos = name.find(fused);
@@ -313,7 +318,7 @@ at::Tensor ProjectionHead::forward(const at::Tensor& cls) const {
 }
 
 void ProjectionHead::export_to(TensorMap& w) const {
-  auto put = [&](const std::string& name, const at::Tensor& t) { w[name] = t.detach().to(at::kCPU, at::kFloat).clone(); };
+  auto put = [&](const std::string& name, const at::Tensor& t) { put_host_copy(w, name, t); };
   const std::pair<const char*, const Linear*> linears[] = {{"fc1", &fc1}, {"fc2", &fc2}, {"fc3", &fc3}};
   for (const auto& [name, l] : linears) {
     put(std::string("projection_head.") + name + ".weight", l->weight);
