@@ -18,7 +18,7 @@ Usage:
       |Δ| between the float64 result and the stored tensor, the part of it beyond the storage
       dtype's rounding (half an ulp of the stored value), and how many elements would round to a
       different stored value. Exits 1 if any case is off by more than 1e-9·(1+max|expected|)
-      beyond storage rounding, or lacks / has extra tensors.
+      beyond storage rounding, has NaN (explain maps) at other elements, or lacks / has extra tensors.
   scripts/make-fixtures.py --write [CASE ...] [--data DIR]
       Rewrite the expected tensors of the cases (inputs are kept byte for byte; each tensor keeps
       its stored dtype). Files come out byte-identical when nothing changed.
@@ -27,13 +27,38 @@ Usage:
         --new-case tiny224-cls-horse --model models/tiny224-cls --image images/horse.png
         --new-case tiny64-drop --model models/tiny64-masktoken --keep-patches 0,5,9,33 --seed 3
         --new-case tiny224-base-bin-interp96 --model models/tiny224-base-bin --size 96x96 --interpolate
-      Random pixel values are N(0,1) float32 from --seed.
+      Random pixel values are N(0,1) float32 from --seed. --explain JSON adds the explanation
+      references (explain.*) to the case, e.g.
+        --explain '{"target": {"source": "classifier", "index": 0}, "query_patch": 37, "discard_ratio": 0.9}'
+      with --few-shot-classes C for a few_shot target (inputs.few_shot_weight, C×hidden_size).
   scripts/make-fixtures.py --new-model models/NAME --layout LAYOUT [architecture options]
       Create a random-weight checkpoint (fixed --seed) in one of the layouts users have:
       safetensors-vit (vit.* + classifier.*), safetensors (bare backbone), bin (pytorch_model.bin),
       msn-original (.pth.tar with encoder/target_encoder module.* keys, projection head, prototypes).
 
 --data DIR works on a copy of tests/data (default: the tests/data beside this script).
+
+A case's "explain" object, {"target": {"source": S, "index": k}, "query_patch": p, "discard_ratio": r,
+"temperature": t (few_shot only)}, adds float64 explanation maps of the view the model sees
+(keep_patches applied, on any checkpoint; no head_mask). y is the explained pre-softmax score:
+classifier logits[k]; few_shot W[k]·x̂/t with W = inputs.few_shot_weight [C, D] and x̂ the final-LN
+CLS centred and scaled to unit length; prototype cos(projection, prototypes[k])/0.1; "none" stores
+only the maps that need no y. A_l is layer l's softmax [H, T, T], G_l = ∂y/∂A_l (autograd, every
+path after A_l). Maps are over all grid patches, NaN where the model saw no token:
+  explain.target_score [1]          y
+  explain.rollout                   row 0 of Â_L⋯Â_1, Â = rownorm(mean_h A + I)
+  explain.grad_rollout[.discard]    the same with clamp(mean_h(A⊙G), 0) for mean_h A; .discard
+                                    zeroes each layer's lowest floor(r·T²) entries (stable order,
+                                    [0,0] kept) first
+  explain.chefer[.query]            R = I, R += mean_h(clamp(G⊙A, 0)) @ R per layer; row 0 / the
+                                    query_patch token
+  explain.occlusion                 y − y with the patch's token dropped too
+  explain.occlusion.none            1 − cos(final-LN CLS without the patch, final-LN CLS)
+  explain.similarity[.cls]          cos(final-LN token of query_patch / of CLS, each patch token)
+  explain.token_norms[.layer0]      |hidden_states[L]| / |hidden_states[1]| per patch token
+  explain.pca [patches, 3]          final-LN patch tokens centred, scores on the top 3 covariance
+                                    eigenvectors, signs so that Σ score³ > 0
+  explain.distance [L, H]           mean over patch queries of Σ_patch keys A·|Δ(row, col)|·patch_size
 """
 import argparse
 import collections
@@ -121,6 +146,10 @@ def load_checkpoint(data_dir, model, case_config=None):
         raw = torch.load(path, map_location="cpu")
         weights = original_msn_weights(raw, config)
         layout = "original MSN"
+        # No preprocessor config belongs to an original checkpoint: as the app does, resize to the
+        # config's image size and normalize with ImageNet mean/std.
+        preprocessor = dict(PREPROCESSOR_DEFAULTS, image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
+                            size={"height": config["image_size"], "width": config["image_size"]})
     weights = {k: v.to(torch.float64) if v.is_floating_point() else v for k, v in weights.items()}
     return Checkpoint(weights, config, preprocessor, layout)
 
@@ -417,6 +446,163 @@ def preprocess(path, preprocessor):
 
 
 # ---------------------------------------------------------------------------------------------
+# Explanations: a case's "explain" object adds explain.* tensors (tests/data/README.md)
+# ---------------------------------------------------------------------------------------------
+
+
+class View:
+    """One forward pass of an explain case, recording autograd (pixels require grad): the
+    token -> patch map, the grid, and the model outputs at batch 1."""
+
+    def __init__(self, ckpt, pixels, bool_masked_pos, interpolate, keep):
+        self.ckpt = ckpt
+        p = ckpt.config["patch_size"]
+        self.rows, self.cols = pixels.shape[2] // p, pixels.shape[3] // p
+        self.patches = self.rows * self.cols
+        self.token_patch = keep[0].tolist() if keep is not None else list(range(self.patches))
+        self.pixels = pixels.detach().clone().requires_grad_(True)
+        last, hidden_states, attentions = vit_msn_model(ckpt.w, ckpt.config, self.pixels, bool_masked_pos, None,
+                                                        interpolate, keep)
+        self.last = last[0]  # [T, D] after the final LayerNorm
+        self.hidden_states = [h[0] for h in hidden_states]  # [T, D] each, before it
+        self.attentions = attentions  # A_l: [1, H, T, T], the graph's own tensors (∂y/∂A_l needs them)
+
+    def token(self, patch):
+        """Token index of a patch (CLS is 0); SystemExit when the view has no token of it."""
+        if patch not in self.token_patch:
+            raise SystemExit(f"explain: patch {patch} has no token in this view (dropped or outside the grid)")
+        return 1 + self.token_patch.index(patch)
+
+    def on_patches(self, token_values):
+        """Values of tokens 1..T-1 spread onto the grid (row-major); NaN where no token."""
+        out = torch.full((self.patches,) + tuple(token_values.shape[1:]), math.nan, dtype=torch.float64)
+        out[self.token_patch] = token_values.detach().to(torch.float64)
+        return out
+
+
+def cosine(a, b):
+    return (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))
+
+
+def one_minus_cosine(a, b):
+    """1 − cos(a, b) as ½·|a/|a| − b/|b||², free of the cancellation in 1 − cos near 1."""
+    return 0.5 * (a / a.norm() - b / b.norm()).square().sum()
+
+
+def target_score(ckpt, last, target, explain, inputs):
+    """The explained scalar y (pre-softmax) from the final-LayerNorm tokens `last` [T, D]."""
+    w, source, k = ckpt.w, target["source"], target["index"]
+    cls = last[0]
+    if source == "classifier":
+        if not ckpt.has_classifier:
+            raise SystemExit("explain: target classifier, but the checkpoint has no classifier")
+        return classifier(w, last.unsqueeze(0))[0, k]
+    if source == "few_shot":  # cosine-style head on the centred, unit-length CLS
+        weight = inputs["inputs.few_shot_weight"].to(torch.float64)
+        centred = cls - cls.mean()
+        unit = centred / torch.clamp(centred.norm(), min=1e-12)
+        return weight[k] @ unit / explain["temperature"]
+    if source == "prototype":
+        if not ckpt.has_projection_head:
+            raise SystemExit("explain: target prototype, but the checkpoint has no projection head")
+        z = projection_head(w, cls.unsqueeze(0))[0]
+        return cosine(z, w["prototypes"][k]) / 0.1
+    raise SystemExit(f"explain: unknown target source {source!r}")
+
+
+def rollout(matrices):
+    """R = Â_L ⋯ Â_1 with Â = (M + I), rows normalised to sum 1; matrices in forward order."""
+    t = matrices[0].shape[-1]
+    r = torch.eye(t, dtype=torch.float64)
+    for m in matrices:
+        a = m + torch.eye(t, dtype=torch.float64)
+        r = (a / a.sum(-1, keepdim=True)) @ r
+    return r
+
+
+def discard_lowest(m, ratio):
+    """The lowest floor(ratio·T·T) entries of the flattened matrix (ascending value, ties by lower
+    flat index) set to 0, except entry [0, 0], which keeps its value."""
+    flat = m.reshape(-1).clone()
+    count = math.floor(ratio * flat.numel())
+    order = torch.sort(flat, stable=True).indices[:count]
+    flat[order[order != 0]] = 0.0
+    return flat.reshape(m.shape)
+
+
+def attention_distance(view, attentions):
+    """[L, H]: per head, the attention-weighted grid distance (in pixels) from each patch query
+    to the patch keys (CLS query and key left out, rows not renormalised), averaged over queries."""
+    index = torch.tensor(view.token_patch, dtype=torch.int64)
+    centres = torch.stack([index // view.cols, index % view.cols], dim=-1).to(torch.float64)
+    distance = (centres[:, None, :] - centres[None, :, :]).norm(dim=-1) * view.ckpt.config["patch_size"]
+    return torch.stack([(a[:, 1:, 1:] * distance).sum(-1).mean(-1) for a in attentions])
+
+
+def pca_scores(x, components=3):
+    """Scores of the centred rows of x on the covariance's leading eigenvectors (descending
+    eigenvalue), each component's sign chosen so that the sum of its cubed scores is positive."""
+    centred = x - x.mean(0, keepdim=True)
+    _, vectors = torch.linalg.eigh(centred.T @ centred / (x.shape[0] - 1))  # ascending eigenvalues
+    scores = centred @ vectors[:, -components:].flip(-1)
+    return scores * torch.where((scores**3).sum(0) < 0, -1.0, 1.0)
+
+
+def explanations(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, keep):
+    """explain.* tensors (float64) of one case; see tests/data/README.md for the definitions."""
+    if "inputs.head_mask" in inputs:
+        raise SystemExit("explain: a case with an explain object takes no head_mask")
+    target = explain["target"]
+    scored = target["source"] != "none"
+    if target["source"] == "few_shot" and "inputs.few_shot_weight" not in inputs:
+        raise SystemExit("explain: target few_shot needs inputs.few_shot_weight")
+    out = {}
+    with torch.enable_grad():
+        view = View(ckpt, pixels, bool_masked_pos, interpolate, keep)
+        attentions = [a.detach()[0] for a in view.attentions]  # [H, T, T]
+        if scored:
+            y = target_score(ckpt, view.last, target, explain, inputs)
+            grads = [g[0] for g in torch.autograd.grad(y, view.attentions)]  # G_l = ∂y/∂A_l, all paths after A_l
+            y = y.detach()
+    last = view.last.detach()
+    query = view.token(explain["query_patch"])
+
+    out["explain.rollout"] = view.on_patches(rollout([a.mean(0) for a in attentions])[0, 1:])
+    if scored:
+        out["explain.target_score"] = y.reshape(1)
+        weighted = [(a * g).mean(0).clamp(min=0) for a, g in zip(attentions, grads)]
+        out["explain.grad_rollout"] = view.on_patches(rollout(weighted)[0, 1:])
+        discarded = [discard_lowest(f, explain["discard_ratio"]) for f in weighted]
+        out["explain.grad_rollout.discard"] = view.on_patches(rollout(discarded)[0, 1:])
+        relevance = torch.eye(last.shape[0], dtype=torch.float64)
+        for a, g in zip(attentions, grads):
+            relevance = relevance + (g * a).clamp(min=0).mean(0) @ relevance
+        out["explain.chefer"] = view.on_patches(relevance[0, 1:])
+        out["explain.chefer.query"] = view.on_patches(relevance[query, 1:])
+
+    # Occlusion: each seen patch's token dropped as well, one forward per patch.
+    occlusion, change = [], []
+    with torch.no_grad():
+        for patch in view.token_patch:
+            kept = torch.tensor([[p for p in view.token_patch if p != patch]], dtype=torch.int64)
+            occluded, _, _ = vit_msn_model(ckpt.w, ckpt.config, pixels, bool_masked_pos, None, interpolate, kept)
+            if scored:
+                occlusion.append(y - target_score(ckpt, occluded[0], target, explain, inputs))
+            change.append(one_minus_cosine(occluded[0, 0], last[0]))
+    if scored:
+        out["explain.occlusion"] = view.on_patches(torch.stack(occlusion))
+    out["explain.occlusion.none"] = view.on_patches(torch.stack(change))
+
+    out["explain.similarity"] = view.on_patches(cosine(last[query], last[1:]))
+    out["explain.similarity.cls"] = view.on_patches(cosine(last[0], last[1:]))
+    out["explain.token_norms"] = view.on_patches(view.hidden_states[-1].detach()[1:].norm(dim=-1))
+    out["explain.token_norms.layer0"] = view.on_patches(view.hidden_states[1].detach()[1:].norm(dim=-1))
+    out["explain.pca"] = view.on_patches(pca_scores(last[1:]))
+    out["explain.distance"] = attention_distance(view, attentions)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------------------------
 
@@ -475,6 +661,8 @@ def compute_case(data_dir, spec, inputs):
         out["masked.last_hidden_state"] = masked_last
         out["masked.projection"] = projection_head(w, masked_last[:, 0])
         out["masked.prototype_probs"] = prototype_probs(w, out["masked.projection"])
+    if "explain" in spec:  # on the view the model sees: keep_patches applies, whatever the checkpoint
+        out.update(explanations(ckpt, spec["explain"], pixels, inputs, bool_masked_pos, interpolate, keep))
     return out
 
 
@@ -504,6 +692,11 @@ def compare_case(expected, stored):
         if tuple(e.shape) != tuple(s.shape):
             return [f"  {name}: shape {list(e.shape)} vs stored {list(s.shape)}"], False
         dtypes.add(SAFETENSORS_NAMES[s.dtype])
+        if s.is_floating_point():  # NaN marks "no value" (explain maps on dropped patches): same places
+            nan = torch.isnan(e)
+            if not torch.equal(nan, torch.isnan(s)):
+                return [f"  {name}: NaN at other elements than stored"], False
+            e, s = e.masked_fill(nan, 0.0), s.masked_fill(nan, 0.0)
         delta = (e - s.to(torch.float64)).abs()
         beyond = (delta - (0.5 * ulp(s) if s.dtype != torch.float64 else 0.0)).clamp(min=0)
         flips += int((e.to(s.dtype) != s).sum())
@@ -613,9 +806,14 @@ def new_case(data_dir, args):
     if args.keep_patches:
         source["keep_patches"] = "inputs"
         inputs["inputs.keep_patches"] = patch_selection(args.keep_patches, patches, g, as_mask=False)
+    if args.few_shot_classes:
+        source["few_shot_weight"] = "inputs"
+        inputs["inputs.few_shot_weight"] = torch.randn(args.few_shot_classes, config["hidden_size"], generator=g)
     spec["input"] = source
     if args.note:
         spec["note"] = args.note
+    if args.explain:
+        spec["explain"] = json.loads(args.explain)
     spec["expected"] = name + ".safetensors"
 
     json_path = os.path.join(data_dir, "cases", name + ".json")
@@ -801,6 +999,9 @@ def main():
     case.add_argument("--head-mask", help="heads or layers×heads values, e.g. '1,0,1;0.5,1,0'")
     case.add_argument("--mask-patches", help="bool_masked_pos: '3,4,17' or 'random:K'")
     case.add_argument("--keep-patches", help="MSN token dropping: '0,5,9' or 'random:K'")
+    case.add_argument("--few-shot-classes", type=int, metavar="C",
+                      help="inputs.few_shot_weight: C×hidden_size N(0,1) float32 from --seed (few_shot target)")
+    case.add_argument("--explain", metavar="JSON", help="the case's explain object (adds explain.* tensors)")
     case.add_argument("--seed", type=int, default=0, help="seed for random inputs / weights (default 0)")
     case.add_argument("--note", help="a note stored in the case json")
     case.add_argument("--force", action="store_true", help="replace an existing case")
