@@ -7,6 +7,8 @@
 //   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
 //                     [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 //   msnlens-cli fewshot --model PATH|pixels --train IDX|FOLDER [--test ...] [--k 1,2,5,10] [--save FILE]
+//   msnlens-cli explain --model PATH (--image F | --images DIR | --inputs F.safetensors) --method M
+//                     [--target K|NAME] [--layer L] [--head H|mean|max|min] [--query P] --out X.npy|X.csv|X.png
 //   msnlens-cli random-model --shape small|base|large|base-4|large-7 --out DIR
 // Every failure is one line on stderr naming the file and the problem, and exit status 1.
 
@@ -22,6 +24,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "explain.h"
 #include "front_end.h"
 #include "startup.h"
 #include "common/json_file.h"
@@ -120,33 +123,6 @@ at::Tensor read_inputs(const std::string& path, ForwardOptions& options) {
   return pixels.to(at::kFloat);
 }
 
-#if MSNLENS_HAVE_IMAGEIO
-// --mask: "3,17,40" (patch indices), "random:RATIO[:SEED]" or "focal:RATIO[:SEED]".
-PatchMask parse_mask(const std::string& spec, int rows, int cols) {
-  const auto colon = spec.find(':');
-  const std::string kind = spec.substr(0, colon);
-  try {
-    if (kind == "random" || kind == "focal") {
-      const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
-      const auto second = rest.find(':');
-      const double ratio = std::stod(rest.substr(0, second));
-      const std::uint64_t seed = second == std::string::npos ? 0 : std::stoull(rest.substr(second + 1));
-      if (!(ratio >= 0.0 && ratio <= 1.0)) fail("--mask", "ratio " + rest.substr(0, second) + " is not in 0..1");
-      return kind == "random" ? PatchMask::random(rows, cols, ratio, seed) : PatchMask::focal(rows, cols, ratio, seed);
-    }
-    PatchMask mask(rows, cols);
-    std::stringstream list(spec);
-    for (std::string item; std::getline(list, item, ',');) {
-      const int p = std::stoi(item);
-      if (p < 0 || p >= mask.size()) fail("--mask", "patch " + item + " is outside 0.." + std::to_string(mask.size() - 1));
-      mask.set(p, true);
-    }
-    return mask;
-  } catch (const std::logic_error&) {  // stod / stoi
-    fail("--mask", "\"" + spec + "\" is not a patch list, random:RATIO[:SEED] or focal:RATIO[:SEED]");
-  }
-}
-#endif
 
 json scored_json(const std::vector<Scored>& scored, const char* score_name = "score") {
   json out = json::array();
@@ -206,7 +182,7 @@ Inference infer_image(const Args& a) {
     const std::optional<MaskMode> mode = parse_mask_mode(a.mask_mode);
     if (!mode) fail("--mask-mode", "\"" + a.mask_mode + "\" is not drop, token, gray or blur");
     r.mode = *mode;
-    r.mask = parse_mask(a.mask, d.grid_rows, d.grid_cols);
+    r.mask = PatchMask::parse(a.mask, d.grid_rows, d.grid_cols);
     r.masked = *bench.view(1, r.mask, r.mode);
   }
   r.few_shot_file = classes_for(a, d.has_classifier);
@@ -448,6 +424,8 @@ int main(int argc, char** argv) {
   infer->add_option("--mask", a.mask, "also run a masked view: patch list \"3,17,40\", random:RATIO[:SEED] or focal:RATIO[:SEED]");
   infer->add_option("--mask-mode", a.mask_mode, "how masked patches are hidden: drop (MSN, default), token, gray or blur")
       ->check(CLI::IsMember({"drop", "token", "gray", "blur"}));
+  ExplainArgs explain_args;
+  CLI::App* explain = add_explain_command(app, explain_args);
   CLI::App* random_model = app.add_subcommand("random-model", "write a random-weight Hugging Face folder in a released ViT-MSN shape");
   random_model->add_option("--shape", a.shape, "small, base, large, base-4 or large-7 (facebook/vit-msn-*)")->required();
   random_model->add_option("--out", a.out, "folder to write")->required();
@@ -478,6 +456,7 @@ int main(int argc, char** argv) {
   return front_end::guarded_main("msnlens-cli", [&] {
     if (pretrain->parsed()) return run_pretrain(a);
     if (fewshot->parsed()) return run_fewshot(a);
+    if (explain->parsed()) return run_explain(explain_args);
     if (random_model->parsed()) {
       const ReleasedShape& shape = released_shape(a.shape);
       write_random_checkpoint(shape, a.out);

@@ -22,4 +22,13 @@ void normalize_unit(std::vector<float>& values);
 // dwarfs the rest), then rescaled to [0, 1]; NaN stays NaN (drawn transparent).
 std::vector<float> display_map(std::vector<float> values, int query_patch);
 
+// A map of `channels` interleaved values per patch (principal components) for display: each
+// channel rescaled to [0, 1] on its own; NaN stays NaN.
+std::vector<float> display_channels(std::vector<float> values, int channels);
+
+// Patches whose value is an outlier on the high side: modified z-score 0.6745 (x − median) / MAD
+// above 3.5 (Iglewicz & Hoaglin), over the finite values. For token norms, the high-norm
+// "register" tokens of Darcet et al. 2023.
+std::vector<int> high_outliers(const std::vector<float>& values);
+
 }  // namespace msnlens

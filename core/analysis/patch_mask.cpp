@@ -4,6 +4,9 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <sstream>
+
+#include "common/error.h"
 
 namespace msnlens {
 namespace {
@@ -67,6 +70,31 @@ PatchMask PatchMask::by_score(int rows, int cols, const std::vector<float>& scor
   });
   for (int i = 0; i < count_for(m.size(), ratio); ++i) m.set(order[static_cast<std::size_t>(i)], true);
   return m;
+}
+
+PatchMask PatchMask::parse(const std::string& spec, int rows, int cols) {
+  const auto colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  try {
+    if (kind == "random" || kind == "focal") {
+      const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
+      const auto second = rest.find(':');
+      const double ratio = std::stod(rest.substr(0, second));
+      const std::uint64_t seed = second == std::string::npos ? 0 : std::stoull(rest.substr(second + 1));
+      if (!(ratio >= 0.0 && ratio <= 1.0)) fail("--mask", "ratio " + rest.substr(0, second) + " is not in 0..1");
+      return kind == "random" ? random(rows, cols, ratio, seed) : focal(rows, cols, ratio, seed);
+    }
+    PatchMask mask(rows, cols);
+    std::stringstream list(spec);
+    for (std::string item; std::getline(list, item, ',');) {
+      const int p = std::stoi(item);
+      if (p < 0 || p >= mask.size()) fail("--mask", "patch " + item + " is outside 0.." + std::to_string(mask.size() - 1));
+      mask.set(p, true);
+    }
+    return mask;
+  } catch (const std::logic_error&) {  // stod / stoi
+    fail("--mask", "\"" + spec + "\" is not a patch list, random:RATIO[:SEED] or focal:RATIO[:SEED]");
+  }
 }
 
 }  // namespace msnlens

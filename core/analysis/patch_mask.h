@@ -5,6 +5,7 @@
 // (MSN token dropping) or a boolean mask (mask token).
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace msnlens {
@@ -38,6 +39,9 @@ class PatchMask {
   static PatchMask focal(int rows, int cols, double ratio, std::uint64_t seed);
   // The `ratio` of patches with the highest (most_attended) or lowest scores masked.
   static PatchMask by_score(int rows, int cols, const std::vector<float>& scores, double ratio, bool most_attended);
+  // The command lines' --mask: "3,17,40" (patch indices), "random:RATIO[:SEED]" or
+  // "focal:RATIO[:SEED]"; Error naming --mask otherwise.
+  static PatchMask parse(const std::string& spec, int rows, int cols);
 
   bool operator==(const PatchMask& o) const { return rows_ == o.rows_ && cols_ == o.cols_ && masked_ == o.masked_; }
 

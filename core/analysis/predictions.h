@@ -13,8 +13,6 @@
 
 namespace msnlens {
 
-enum class PredictionSource { Classifier, FewShot, Prototypes, None };
-
 struct Scored {
   int index = 0;
   std::string label;

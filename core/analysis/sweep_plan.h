@@ -2,10 +2,10 @@
 // What a masking sweep measures: strategies, ratios and seeds, and the masks they produce.
 // Running them is engine/mask_sweep.h; this part is plain data, shared with the UI.
 
-#include <functional>
 #include <vector>
 
 #include "analysis/patch_mask.h"
+#include "analysis/views.h"
 
 namespace msnlens {
 
@@ -38,6 +38,6 @@ std::vector<SweepJob> sweep_jobs(const SweepRequest& request, int rows, int cols
 
 // Called after each batch of a running sweep with (done, total); return false to stop early
 // (the points so far are returned).
-using SweepProgress = std::function<bool(int done, int total)>;
+using SweepProgress = Progress;
 
 }  // namespace msnlens

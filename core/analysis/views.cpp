@@ -1,6 +1,41 @@
 #include "analysis/views.h"
 
+#include <array>
+#include <utility>
+
 namespace msnlens {
+namespace {
+
+constexpr std::array<std::pair<MapSpec::Source, const char*>, 8> kSourceNames = {{
+    {MapSpec::Source::Attention, "attention"},
+    {MapSpec::Source::Rollout, "rollout"},
+    {MapSpec::Source::GradRollout, "grad-rollout"},
+    {MapSpec::Source::Chefer, "chefer"},
+    {MapSpec::Source::Occlusion, "occlusion"},
+    {MapSpec::Source::Similarity, "similarity"},
+    {MapSpec::Source::TokenNorm, "token-norms"},
+    {MapSpec::Source::Pca, "pca"},
+}};
+
+}  // namespace
+
+const char* to_string(MapSpec::Source source) {
+  for (const auto& [s, name] : kSourceNames)
+    if (s == source) return name;
+  return "?";
+}
+
+std::optional<MapSpec::Source> parse_map_source(const std::string& name) {
+  for (const auto& [s, n] : kSourceNames)
+    if (name == n) return s;
+  return std::nullopt;
+}
+
+bool uses_target(MapSpec::Source source) {
+  return source == MapSpec::Source::GradRollout || source == MapSpec::Source::Chefer || source == MapSpec::Source::Occlusion;
+}
+
+int map_channels(MapSpec::Source source) { return source == MapSpec::Source::Pca ? 3 : 1; }
 
 const char* to_string(MaskMode mode) {
   switch (mode) {

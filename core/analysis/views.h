@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@
 namespace msnlens {
 
 using ImageId = std::uint64_t;
+
+// Told (done, total) as long work goes on; returning false stops it early.
+using Progress = std::function<bool(int done, int total)>;
 
 // How masked patches are hidden from the model.
 enum class MaskMode {
@@ -33,20 +37,54 @@ struct Readout {
   std::vector<float> prototype_probs;  // MSN prototype assignment; empty without prototypes
 };
 
-// Which attention map the canvas shows.
+// Where a ranking or a class-specific explanation comes from: the checkpoint's classifier,
+// few-shot classes fitted on CLS embeddings, or MSN's prototype assignment.
+enum class PredictionSource { Classifier, FewShot, Prototypes, None };
+
+// What a class-specific map explains: one score before the softmax, y_t = a classifier logit,
+// a few-shot class's logit (w_k · standardised CLS / temperature) or a prototype's
+// cos(projection, prototype) / 0.1. With None, occlusion measures how far the CLS embedding
+// moves instead (1 − cosine) and the gradient methods refuse.
+struct ExplainTarget {
+  PredictionSource source = PredictionSource::None;
+  int index = 0;
+
+  bool operator==(const ExplainTarget& o) const { return source == o.source && index == o.index; }
+};
+
+// Which map the canvas shows. Per patch of the grid, each from the view's own forward pass
+// (definitions in engine/analyzer.h):
+//   Attention   one layer's attention of the query, heads fused
+//   Rollout     Abnar & Zuidema's attention rollout
+//   GradRollout rollout of gradient-weighted attention (vit-explain), for `target`
+//   Chefer      Chefer, Gur & Wolf's generic attention explainability, for `target`
+//   Occlusion   how `target` falls when each patch's token is dropped as well
+//   Similarity  cosine of the query's last-layer token with every patch token
+//   TokenNorm   each token's norm after `layer` (high-norm outliers flagged)
+//   Pca         the first three principal components of the last-layer patch tokens (RGB)
 struct MapSpec {
-  enum class Source { Attention, Rollout } source = Source::Attention;
-  int layer = -1;                      // -1: the last layer (Attention)
+  enum class Source { Attention, Rollout, GradRollout, Chefer, Occlusion, Similarity, TokenNorm, Pca };
+  Source source = Source::Attention;
+  int layer = -1;                      // -1: the last layer (Attention, TokenNorm)
   HeadFusion fusion = HeadFusion::Mean;
   int head = 0;                        // with HeadFusion::Single
   int query_patch = -1;                // -1: the CLS token
-  float discard_ratio = 0.9f;          // Rollout
+  float discard_ratio = 0.9f;          // Rollout, GradRollout
+  ExplainTarget target;                // GradRollout, Chefer, Occlusion
 
   bool operator==(const MapSpec& o) const {
     return source == o.source && layer == o.layer && fusion == o.fusion && head == o.head &&
-           query_patch == o.query_patch && discard_ratio == o.discard_ratio;
+           query_patch == o.query_patch && discard_ratio == o.discard_ratio && target == o.target;
   }
 };
+// The CLI's names: "attention", "rollout", "grad-rollout", "chefer", "occlusion",
+// "similarity", "token-norms", "pca"; parse gives nullopt for anything else.
+const char* to_string(MapSpec::Source source);
+std::optional<MapSpec::Source> parse_map_source(const std::string& name);
+// Whether the source explains a target (and so depends on the few-shot classes).
+bool uses_target(MapSpec::Source source);
+// Channels per patch of the source's map: 3 for Pca (principal components), else 1.
+int map_channels(MapSpec::Source source);
 
 // The layer a MapSpec (or a heads request) means in a model of `layers` layers: -1, and
 // anything past the end, is the last.
@@ -58,9 +96,10 @@ struct MapRequest {
   bool heads = false;     // every head of map.layer for map.query_patch (the Attention tab's grid)
   bool overview = false;  // every layer x head for map.query_patch (the Heads tab)
   bool lens = false;      // each layer's CLS read out (the Lens tab)
+  bool distance = false;  // mean attention distance per layer x head
 
   bool operator==(const MapRequest& o) const {
-    return map == o.map && heads == o.heads && overview == o.overview && lens == o.lens;
+    return map == o.map && heads == o.heads && overview == o.overview && lens == o.lens && distance == o.distance;
   }
 };
 
@@ -75,8 +114,9 @@ struct ViewSummary : Readout {
 };
 
 // The maps and read-outs a MapRequest asked for, for one view. Maps are per patch of the
-// model's grid, row-major, raw attention probabilities (rollout: its row), NaN where the model
-// saw no token of that patch; display_map() turns one into what the canvas draws.
+// model's grid, row-major, raw values (attention probabilities, rollout's row, scores, norms;
+// Pca: 3 interleaved components per patch), NaN where the model saw no token of that patch or
+// a cancelled occlusion did not get to it; display_map() turns one into what the canvas draws.
 struct ViewMaps {
   ImageId image_id = 0;
   bool masked = false;
@@ -85,6 +125,8 @@ struct ViewMaps {
   MapRequest request;
   int layers = 0, heads = 0;
   std::vector<float> map;
+  std::vector<int> outliers;                  // TokenNorm: patches with outlying norms
+  std::vector<float> distance;                // [layers * heads], layer-major, in pixels
   std::vector<std::vector<float>> head_maps;  // [heads][patches] of request.map.layer
   std::vector<std::vector<float>> overview;   // [layers * heads][patches], layer-major
   std::vector<Readout> lens;                  // lens[l]: after layer l + 1

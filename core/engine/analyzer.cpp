@@ -8,22 +8,18 @@
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "engine/map_ops.h"
 #include "imaging/patch_fill.h"
 
 namespace msnlens {
-namespace {
-
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-// Attention scores per query block while recomputing a whole layer (16 MB of float32).
-constexpr std::int64_t kBlockScores = std::int64_t{1} << 22;
 
 std::vector<float> host_vector(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kCPU, at::kFloat).contiguous();
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
-// Heads (dimension 0) combined into one map. Max and min go head by head: LibTorch's
-// reduction over the outer dimension is several times slower than elementwise passes.
+// Max and min go head by head: LibTorch's reduction over the outer dimension is several times
+// slower than elementwise passes.
 at::Tensor fuse(const at::Tensor& per_head, HeadFusion fusion, int head) {
   const std::int64_t heads = per_head.size(0);
   switch (fusion) {
@@ -39,6 +35,8 @@ at::Tensor fuse(const at::Tensor& per_head, HeadFusion fusion, int head) {
   }
   return per_head.mean(0);
 }
+
+namespace {
 
 // The k-th smallest (1-based) of n non-negative floats, and how many are smaller: radix
 // selection on the bit patterns (which order like non-negative values), two histogram passes
@@ -68,8 +66,8 @@ std::pair<float, std::size_t> kth_smallest_nonnegative(const float* v, std::size
   return {value, below};
 }
 
-// vit-explain's discard: the lowest floor(ratio * n) entries of the fused map set to zero,
-// except entry 0 (CLS -> CLS). Ties at the threshold go in index order.
+}  // namespace
+
 void discard_lowest(at::Tensor& fused, float ratio) {
   at::Tensor flat = fused.view({-1});
   const auto drop = static_cast<std::int64_t>(static_cast<double>(flat.numel()) * std::clamp(ratio, 0.0f, 1.0f));
@@ -98,6 +96,8 @@ void discard_lowest(at::Tensor& fused, float ratio) {
   flat.masked_fill_(zero, 0.0);
 }
 
+namespace {
+
 // Every row of CLS embeddings [N, D] and of the heads' outputs on them, one host copy each.
 std::vector<Readout> readout_rows(const HeadOutputs& heads, const at::Tensor& cls) {
   const std::int64_t n = cls.size(0);
@@ -122,7 +122,7 @@ std::vector<Readout> readout_rows(const HeadOutputs& heads, const at::Tensor& cl
 
 std::vector<Readout> readouts(const ModelOutput& out) {
   c10::InferenceMode guard;
-  return readout_rows({out.logits, out.projection, out.prototype_probs}, out.cls_embedding());
+  return readout_rows({out.logits, out.projection, out.prototype_probs, {}}, out.cls_embedding());
 }
 
 void write_forward_tensors(const InferenceSession& session, const at::Tensor& pixel_values, const ForwardOptions& options,
@@ -232,42 +232,80 @@ at::Tensor Analyzer::query_rows(const ForwardState& state, std::size_t layer, st
   return session_.model().layer_attention(layer, state.hidden_[layer]).probs(query, query + 1)[0].select(1, 0);
 }
 
-std::vector<float> Analyzer::on_patches(const ForwardState& state, const at::Tensor& token_values) const {
-  return tokens_to_patches(host_vector(token_values), state.token_patch(), num_patches(), kNaN);
+std::vector<float> Analyzer::on_patches(const ForwardState& state, const at::Tensor& token_values, int channels) const {
+  if (channels == 1) return tokens_to_patches(host_vector(token_values), state.token_patch(), num_patches(), kNaN);
+  // [T, channels]: each channel spread on its own, then interleaved per patch.
+  const auto c = static_cast<std::size_t>(channels), patches = static_cast<std::size_t>(num_patches());
+  std::vector<float> out(patches * c, kNaN);
+  for (std::size_t k = 0; k < c; ++k) {
+    const std::vector<float> channel = on_patches(state, token_values.select(1, static_cast<std::int64_t>(k)));
+    for (std::size_t p = 0; p < patches; ++p) out[p * c + k] = channel[p];
+  }
+  return out;
+}
+
+at::Tensor Analyzer::chain_row(const ForwardState& state, std::int64_t query,
+                               const std::function<at::Tensor(std::size_t)>& layer_matrix) const {
+  // We want one row of M_L ⋯ M_1: v = e_q, then v ← v M_l from the last layer down, one
+  // layer's T x T matrix at a time.
+  at::Tensor v = at::zeros({1, state.tokens()}, state.hidden_.front().options().dtype(at::kFloat));
+  v[0][query] = 1.0;
+  for (std::size_t l = session_.model().num_layers(); l-- > 0;) v = at::matmul(v, layer_matrix(l));
+  return v[0];
 }
 
 at::Tensor Analyzer::rollout_row(const ForwardState& state, HeadFusion fusion, float discard_ratio, std::int64_t query) const {
   const ViTMSNModel& model = session_.model();
   const std::int64_t t = state.tokens();
   if (fusion == HeadFusion::Single) fusion = HeadFusion::Mean;
-  // R = Â_L ⋯ Â_1 and we want row `query` only: v = e_q, then v ← v Â_l from the last layer
-  // down, one layer's fused T x T matrix at a time.
-  at::Tensor v = at::zeros({1, t}, state.hidden_.front().options().dtype(at::kFloat));
-  v[0][query] = 1.0;
-  for (std::size_t l = model.num_layers(); l-- > 0;) {
+  return chain_row(state, query, [&](std::size_t l) {
     const LayerAttention attention = model.layer_attention(l, state.hidden_[l]);
     const std::int64_t block = std::max<std::int64_t>(1, kBlockScores / (attention.heads() * t));
-    at::Tensor fused = at::empty({t, t}, v.options());
+    at::Tensor fused = at::empty({t, t}, state.hidden_[l].options().dtype(at::kFloat));
     for (std::int64_t start = 0; start < t; start += block) {
       const std::int64_t end = std::min(t, start + block);
       fused.slice(0, start, end).copy_(fuse(attention.probs(start, end)[0], fusion, 0));
     }
-    discard_lowest(fused, discard_ratio);
-    fused.diagonal().add_(1.0);  // the residual path: (A + I), rows renormalised
-    fused.div_(fused.sum(-1, /*keepdim=*/true));
-    v = at::matmul(v, fused);
-  }
-  return v[0];
+    return normalized_with_identity(fused, discard_ratio);
+  });
 }
 
-std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec& spec) const {
+at::Tensor normalized_with_identity(at::Tensor& fused, float discard_ratio) {
+  discard_lowest(fused, discard_ratio);
+  fused.diagonal().add_(1.0);  // the residual path: (A + I), rows renormalised
+  return fused.div_(fused.sum(-1, /*keepdim=*/true));
+}
+
+std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,
+                                      const Progress& progress) const {
   c10::InferenceMode guard;
+  using Source = MapSpec::Source;
+  const int layers = static_cast<int>(session_.model().num_layers());
+  switch (spec.source) {
+    case Source::Occlusion: return occlusion_map(state, spec.target, few_shot, progress);
+    case Source::Pca: return pca_map(state);
+    case Source::TokenNorm: {
+      const at::Tensor& x = state.hidden_[static_cast<std::size_t>(resolve_layer(spec.layer, layers)) + 1];
+      return on_patches(state, x[0].norm(2, -1));
+    }
+    default: break;
+  }
   const std::int64_t query = query_token(state, spec.query_patch);
   if (query < 0) return std::vector<float>(static_cast<std::size_t>(num_patches()), kNaN);
-  if (spec.source == MapSpec::Source::Rollout)
-    return on_patches(state, rollout_row(state, spec.fusion, spec.discard_ratio, query));
-  const int layer = resolve_layer(spec.layer, static_cast<int>(session_.model().num_layers()));
-  return on_patches(state, fuse(query_rows(state, static_cast<std::size_t>(layer), query), spec.fusion, spec.head));
+  switch (spec.source) {
+    case Source::Rollout: return on_patches(state, rollout_row(state, spec.fusion, spec.discard_ratio, query));
+    case Source::GradRollout:
+    case Source::Chefer: return on_patches(state, gradient_row(state, spec, few_shot, query));
+    case Source::Similarity: {
+      const at::Tensor z = session_.model().final_norm(state.hidden_.back())[0];
+      const at::Tensor unit = z / z.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);
+      return on_patches(state, at::matmul(unit, unit[query]));
+    }
+    default: {
+      const int layer = resolve_layer(spec.layer, layers);
+      return on_patches(state, fuse(query_rows(state, static_cast<std::size_t>(layer), query), spec.fusion, spec.head));
+    }
+  }
 }
 
 std::vector<std::vector<float>> Analyzer::head_maps(const ForwardState& state, int layer, int query_patch) const {

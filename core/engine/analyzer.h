@@ -4,11 +4,29 @@
 // recomputed from it when a view asks, in blocks of query tokens, and reduced on the device
 // (one query's row, head fusion, rollout as a chain of row-vector products) so that only the
 // small arrays a view draws reach the host. No layer's T x T x heads maps are kept.
+//
+// The maps, for a view whose tokens are CLS (0) and the patches it kept (A_l: layer l's
+// attention [heads, T, T]; y: the target's score, see ExplainTarget; q: the query's token):
+//   rollout       Â_l = fuse_heads(A_l) + I, rows normalised (the lowest discard_ratio of the
+//                 fused entries zeroed first, CLS→CLS kept); map = (Â_L ⋯ Â_1)[q, 1:]
+//   grad-rollout  the same with fuse = max(0, mean_h(A_l ⊙ ∂y/∂A_l))           (vit-explain)
+//   chefer        R = ∏_l (I + mean_h max(0, ∂y/∂A_l ⊙ A_l)), L down to 1; map = R[q, 1:]
+//   occlusion     map[p] = y(view) − y(view without p's token), in batches
+//   similarity    cos(z_q, z_p), z = final-LayerNorm tokens
+//   token norms   ‖x_p‖ after the layer (before the final LayerNorm)
+//   pca           scores of z_p − mean on the top three principal directions, each signed so
+//                 that Σ score³ > 0 (stable under the eigensolver's sign choice)
+//   distance      per layer × head: mean over patch queries i of Σ_j A[i, j] ‖c_i − c_j‖ over
+//                 patch keys j, c = patch centres in pixels (the ViT paper's attention distance)
+// Gradients are taken with autograd from the kept embeddings; the memory they need grows with
+// layers × heads × T², and a request beyond kGradientBudget is refused with that figure.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "analysis/linear_head.h"
 #include "analysis/views.h"
 #include "engine/inference_session.h"
 
@@ -47,6 +65,9 @@ class ForwardState {
   std::vector<int> token_patch_;
 };
 
+// Device memory the gradient methods may take for their attention maps and gradients.
+constexpr std::size_t kGradientBudget = std::size_t{4} << 30;
+
 class Analyzer {
  public:
   explicit Analyzer(const InferenceSession& session) : session_(session) {}
@@ -63,8 +84,13 @@ class Analyzer {
   // Error for what the model cannot do (a mask token it lacks, a mask of another grid).
   std::shared_ptr<const ForwardState> forward(const PreparedImage& image, const PatchMask& mask, MaskMode mode) const;
 
-  // Per patch of the grid, NaN where the model saw no token (see ViewMaps).
-  std::vector<float> patch_map(const ForwardState& state, const MapSpec& spec) const;
+  // Per patch of the grid (Pca: 3 values per patch), NaN where the model saw no token (see
+  // ViewMaps). `few_shot` scores few-shot targets. Occlusion reports (done, total) patches
+  // after each batch; when `progress` returns false it stops and the rest stays NaN.
+  std::vector<float> patch_map(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot = {},
+                               const Progress& progress = {}) const;
+  // Mean attention distance in pixels, [layers * heads] layer-major.
+  std::vector<float> attention_distance(const ForwardState& state) const;
   // Every head of `layer` for the query: [heads][patches].
   std::vector<std::vector<float>> head_maps(const ForwardState& state, int layer, int query_patch) const;
   // Every layer x head for the query: [layers * heads][patches], layer-major.
@@ -79,9 +105,22 @@ class Analyzer {
   static std::int64_t query_token(const ForwardState& state, int query_patch);
   // [heads, T] on the device: the query's attention in `layer`.
   at::Tensor query_rows(const ForwardState& state, std::size_t layer, std::int64_t query) const;
+  // Row `query` of M_L ⋯ M_1 ([T] on the device), M_l = layer_matrix(l) [T, T], from the last
+  // layer down as row-vector products.
+  at::Tensor chain_row(const ForwardState& state, std::int64_t query,
+                       const std::function<at::Tensor(std::size_t)>& layer_matrix) const;
   // [T] on the device: Abnar & Zuidema's rollout, row `query`.
   at::Tensor rollout_row(const ForwardState& state, HeadFusion fusion, float discard_ratio, std::int64_t query) const;
-  std::vector<float> on_patches(const ForwardState& state, const at::Tensor& token_values) const;
+  // [T] on the device: grad-rollout or Chefer's relevance, row `query`.
+  at::Tensor gradient_row(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,
+                          std::int64_t query) const;
+  // [B] target scores of final-LayerNorm CLS embeddings [B, D]; Error when the model or the
+  // classes cannot score the target.
+  at::Tensor target_scores(const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) const;
+  std::vector<float> occlusion_map(const ForwardState& state, const ExplainTarget& target, const LinearHead& few_shot,
+                                   const Progress& progress) const;
+  std::vector<float> pca_map(const ForwardState& state) const;
+  std::vector<float> on_patches(const ForwardState& state, const at::Tensor& token_values, int channels = 1) const;
 
   const InferenceSession& session_;
 };

@@ -70,6 +70,10 @@ struct Workbench::Impl {
     int query = 0;
     std::vector<std::vector<float>> maps;
   } overview_memo;
+  struct {
+    std::uint64_t serial = 0;
+    std::vector<float> distance;
+  } distance_memo;
 
   Image& image(ImageId id) {
     const auto it = images.find(id);
@@ -126,13 +130,24 @@ struct Workbench::Impl {
     return *v;
   }
 
-  const std::vector<float>& map_of(const View& v, const MapSpec& spec) {
+  // An occlusion stopped early is not kept: asking again computes it whole.
+  const std::vector<float>& map_of(const View& v, const MapSpec& spec, const Progress& progress = {}) {
     if (map_memo.serial != v.serial || !(map_memo.spec == spec)) {
-      map_memo.map = analyzer->patch_map(*v.state, spec);
-      map_memo.serial = v.serial;
+      bool stopped = false;
+      map_memo.serial = 0;
+      map_memo.map = analyzer->patch_map(*v.state, spec, few_shot_head, [&](int done, int total) {
+        stopped = progress && !progress(done, total);
+        return !stopped;
+      });
+      map_memo.serial = stopped ? 0 : v.serial;
       map_memo.spec = spec;
     }
     return map_memo.map;
+  }
+
+  // Few-shot classes changed: maps explaining one of them are stale.
+  void few_shot_changed() {
+    if (map_memo.spec.target.source == PredictionSource::FewShot) map_memo = {};
   }
 };
 
@@ -171,7 +186,8 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     // Every image resized for the new model before the old one goes: a failure above leaves
     // the previous model and its results untouched.
     std::map<ImageId, PreparedImage> prepared;
-    for (const auto& [id, im] : impl_->images) prepared[id] = prepare_image(im.original, session->preprocessor());
+    for (const auto& [id, im] : impl_->images)
+      prepared[id] = im.original.empty() ? im.prepared : prepare_image(im.original, session->preprocessor());
     Impl& m = *impl_;
     m.analyzer.reset();
     m.session = std::move(session);
@@ -183,6 +199,7 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     }
     m.map_memo = {};
     m.overview_memo = {};
+    m.distance_memo = {};
     m.few_shot.reset();
     m.few_shot_head = {};
     m.few_shot_source.clear();
@@ -213,6 +230,16 @@ void Workbench::add_image(ImageId id, RgbImage image) {
   });
 }
 
+void Workbench::add_pixels(ImageId id, std::vector<float> chw, int height, int width) {
+  guarded([&] {
+    if (height <= 0 || width <= 0 || chw.size() != 3 * static_cast<std::size_t>(height) * static_cast<std::size_t>(width))
+      fail("image " + std::to_string(id), "pixel values do not fill [3, " + std::to_string(height) + ", " + std::to_string(width) + "]");
+    Impl::Image im;
+    im.prepared.pixels = at::tensor(chw).view({1, 3, height, width});
+    impl_->images[id] = std::move(im);
+  });
+}
+
 void Workbench::remove_image(ImageId id) { impl_->images.erase(id); }
 
 bool Workbench::has_image(ImageId id) const { return impl_->images.count(id) != 0; }
@@ -221,7 +248,8 @@ std::shared_ptr<const ViewSummary> Workbench::view(ImageId id, const PatchMask& 
   return guarded([&] { return impl_->ensure(id, mask, mode).summary; });
 }
 
-ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request) {
+ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request,
+                         const Progress& progress) {
   return guarded([&] {
     const auto start = Clock::now();
     Impl& m = *impl_;
@@ -234,7 +262,15 @@ ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const
     out.request = request;
     out.layers = m.description.layers;
     out.heads = m.description.heads;
-    out.map = m.map_of(v, request.map);
+    out.map = m.map_of(v, request.map, progress);
+    if (request.map.source == MapSpec::Source::TokenNorm) out.outliers = high_outliers(out.map);
+    if (request.distance) {
+      if (m.distance_memo.serial != v.serial) {
+        m.distance_memo.distance = m.analyzer->attention_distance(*v.state);
+        m.distance_memo.serial = v.serial;
+      }
+      out.distance = m.distance_memo.distance;
+    }
     if (request.heads) out.head_maps = m.analyzer->head_maps(*v.state, request.map.layer, request.map.query_patch);
     if (request.overview) {
       if (m.overview_memo.serial != v.serial || m.overview_memo.query != request.map.query_patch) {
@@ -295,10 +331,12 @@ int Workbench::fit_few_shot(const std::vector<std::string>& classes, const std::
       m.few_shot.reset();
       m.few_shot_head = {};
       m.few_shot_source.clear();
+      m.few_shot_changed();
       return 0;
     }
     m.few_shot = FewShotClassifier::fit(at::cat(features), at::tensor(labels, at::kLong), classes);
     m.few_shot_head = m.few_shot->linear_head();
+    m.few_shot_changed();
     m.few_shot_source = std::to_string(labels.size()) + (labels.size() == 1 ? " example" : " examples");
     return static_cast<int>(labels.size());
   });
@@ -309,6 +347,7 @@ void Workbench::load_few_shot(const std::string& path) {
     Impl& m = *impl_;
     m.few_shot = m.session ? FewShotClassifier::load_for(path, m.description.hidden_size) : FewShotClassifier::load(path);
     m.few_shot_head = m.few_shot->linear_head();
+    m.few_shot_changed();
     m.few_shot_source = std::filesystem::path(path).filename().string();
   });
 }

@@ -59,13 +59,18 @@ class Workbench {
   static std::string shipped_few_shot(const std::string& model_path);
 
   void add_image(ImageId id, RgbImage image);
+  // Pixel values already preprocessed ([3, height, width] float32, channel-major), as the
+  // fixtures and `infer --inputs` give them: no image behind them, so no pixel-fill masking,
+  // and they are not re-prepared for another model.
+  void add_pixels(ImageId id, std::vector<float> chw, int height, int width);
   void remove_image(ImageId id);
   bool has_image(ImageId id) const;
 
   // The unmasked view (nothing in `mask`) or a masked one, run on first use.
   std::shared_ptr<const ViewSummary> view(ImageId id, const PatchMask& mask, MaskMode mode);
-  // What the visible views ask of that view.
-  ViewMaps maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request);
+  // What the visible views ask of that view. `progress` follows an occlusion map, patch by
+  // patch, and may stop it (the patches not reached stay NaN, and the map is not kept).
+  ViewMaps maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request, const Progress& progress = {});
   // `ratio` of the patches masked: those the unmasked view's `map` weighs most (or least).
   PatchMask mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most);
   // Masks swept with MSN's token dropping; attention-guided strategies follow `guide` on the

@@ -80,4 +80,16 @@ RgbImage read_image(const std::filesystem::path& path) {
   return decode_image(bytes, where);
 }
 
+void write_png(const std::filesystem::path& path, const RgbImage& image) {
+  cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<std::uint8_t*>(image.pixels.data()));
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path.string(), bgr);
+  } catch (const cv::Exception&) {
+  }
+  if (!ok) fail(path.string(), "could not be written as PNG");
+}
+
 }  // namespace msnlens

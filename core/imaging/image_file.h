@@ -21,4 +21,7 @@ RgbImage read_image(const std::filesystem::path& path);
 // Same for an encoded image held in memory (pasted or dragged data); `where` names it.
 RgbImage decode_image(const std::vector<std::uint8_t>& bytes, const std::string& where);
 
+// Writes `image` as PNG; Error naming the file when it cannot.
+void write_png(const std::filesystem::path& path, const RgbImage& image);
+
 }  // namespace msnlens

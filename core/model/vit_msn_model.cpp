@@ -341,8 +341,11 @@ ModelOutput ViTMSNModel::forward(const at::Tensor& pixel_values, const ForwardOp
 }
 
 ModelOutput ViTMSNModel::forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& options) const {
+  return encode(embed(pixel_values, options), options);
+}
+
+ModelOutput ViTMSNModel::encode(at::Tensor x, const ForwardOptions& options) const {
   ModelOutput out;
-  at::Tensor x = embed(pixel_values, options);
   if (options.output_hidden_states) out.hidden_states.push_back(x);
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     at::Tensor probs;
@@ -387,14 +390,13 @@ at::Tensor LayerAttention::probs(std::int64_t begin, std::int64_t end) const {
 }
 
 HeadOutputs ViTMSNModel::heads(const at::Tensor& cls) const {
-  c10::InferenceMode guard;
   HeadOutputs out;
   if (has_classifier()) out.logits = classifier_(cls);
   if (head_) {
     out.projection = head_->forward(cls);
     if (has_prototypes()) {
-      const at::Tensor z = l2_normalize(out.projection);
-      out.prototype_probs = at::softmax(at::matmul(z, prototypes_.t()) / kPrototypeTemperature, -1);
+      out.prototype_scores = at::matmul(l2_normalize(out.projection), prototypes_.t()) / kPrototypeTemperature;
+      out.prototype_probs = at::softmax(out.prototype_scores, -1);
     }
   }
   return out;

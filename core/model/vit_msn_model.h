@@ -53,6 +53,7 @@ void for_each_tensor(ModelOutput& out, F&& f) {
 // What the model's heads make of CLS embeddings [B, D]; undefined where the model lacks a head.
 struct HeadOutputs {
   at::Tensor logits, projection, prototype_probs;
+  at::Tensor prototype_scores;  // cos(projection, prototype) / temperature: the probabilities' logits
 };
 
 // One layer's attention probabilities recomputed from that layer's input (hidden_states[l]),
@@ -105,10 +106,14 @@ class ViTMSNModel {
   // (train/msn_network.h) trains this very model through it.
   ForwardOptions prepare(const at::Tensor& pixel_values, const ForwardOptions& options) const;
   ModelOutput forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& prepared) const;
+  // The layers, final LayerNorm and heads from embeddings [B, T, D] float32 (hidden_states[0]
+  // of a forward): what explanations rerun with autograd, or with tokens removed.
+  ModelOutput encode(at::Tensor embeddings, const ForwardOptions& prepared) const;
 
   // The read-out forward() applies to the last layer, for any layer's CLS token [B, D] (before
   // the final LayerNorm): what the CLS token would predict at that depth (a "logit lens").
   at::Tensor final_norm(const at::Tensor& x) const { return layernorm_(x); }
+  // Records autograd where its inputs require gradients; callers choose the mode.
   HeadOutputs heads(const at::Tensor& cls_embedding) const;
 
   // Layer `layer`'s attention for the input x = hidden_states[layer] ([B, T, D] on the device).

@@ -1,0 +1,261 @@
+#include "explain.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "analysis/predictions.h"
+#include "checkpoint/safetensors.h"
+#include "common/error.h"
+#include "common/npy_file.h"
+#include "engine/workbench.h"
+#include "front_end.h"
+#include "build_config.h"
+#if MSNLENS_HAVE_IMAGEIO
+#include "imaging/colormap.h"
+#include "imaging/image_file.h"
+#endif
+
+namespace msnlens {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool is_image_file(const fs::path& p) {
+  static const char* kinds[] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"};
+  const std::string ext = lower(p.extension().string());
+  return std::any_of(std::begin(kinds), std::end(kinds), [&](const char* k) { return ext == k; });
+}
+
+MapSpec map_spec(const ExplainArgs& a, const ModelDescription& d) {
+  MapSpec spec;
+  if (a.method != "distance") {
+    const std::optional<MapSpec::Source> source = parse_map_source(a.method);
+    if (!source) fail("--method", "\"" + a.method + "\" is not attention, rollout, grad-rollout, chefer, occlusion, similarity, "
+                                  "token-norms, pca or distance");
+    spec.source = *source;
+  }
+  if (a.layer < 0 || a.layer > d.layers) fail("--layer", std::to_string(a.layer) + " is outside 1.." + std::to_string(d.layers));
+  spec.layer = a.layer - 1;
+  if (a.head == "mean" || a.head == "max" || a.head == "min") {
+    spec.fusion = a.head == "mean" ? HeadFusion::Mean : a.head == "max" ? HeadFusion::Max : HeadFusion::Min;
+  } else {
+    try {
+      spec.head = std::stoi(a.head) - 1;
+    } catch (const std::logic_error&) {
+      spec.head = -1;
+    }
+    if (spec.head < 0 || spec.head >= d.heads) fail("--head", "\"" + a.head + "\" is not mean, max, min or a head 1.." + std::to_string(d.heads));
+    spec.fusion = HeadFusion::Single;
+  }
+  const int patches = d.grid_rows * d.grid_cols;
+  if (a.query < -1 || a.query >= patches) fail("--query", std::to_string(a.query) + " is outside 0.." + std::to_string(patches - 1));
+  spec.query_patch = a.query;
+  if (!(a.discard_ratio >= 0.0f && a.discard_ratio < 1.0f)) fail("--discard-ratio", "must be in [0, 1)");
+  spec.discard_ratio = a.discard_ratio;
+  return spec;
+}
+
+// --target: an index or a name under the model's preferred source, or "classifier:", "fewshot:",
+// "prototype:" before it to pick the source; empty: the view's own top-1.
+ExplainTarget resolve_target(const std::string& text, const Predictor& p, const Readout& view) {
+  PredictionSource source = p.preferred();
+  std::string key = text;
+  const std::pair<const char*, PredictionSource> prefixes[] = {
+      {"classifier:", PredictionSource::Classifier}, {"fewshot:", PredictionSource::FewShot}, {"prototype:", PredictionSource::Prototypes}};
+  for (const auto& [prefix, s] : prefixes)
+    if (key.rfind(prefix, 0) == 0) source = s, key = key.substr(std::string(prefix).size());
+  if (source == PredictionSource::None || !p.offers(source))
+    fail("--target", text.empty() ? "this model ranks nothing (no classifier, few-shot classes or prototypes); give --fewshot FILE"
+                                  : "\"" + text + "\": the model and classes offer no such source");
+  if (key.empty()) {
+    const std::optional<Scored> top = p.top1(view, source);
+    if (!top) fail("--target", "the view has no score to explain");
+    return {source, top->index};
+  }
+  for (int i = 0; i < p.size(source); ++i)
+    if (p.label(source, i) == key) return {source, i};
+  try {
+    std::size_t used = 0;
+    const int index = std::stoi(key, &used);
+    if (used == key.size() && index >= 0 && index < p.size(source)) return {source, index};
+  } catch (const std::logic_error&) {
+  }
+  fail("--target", "\"" + key + "\" is neither a label nor an index 0.." + std::to_string(p.size(source) - 1));
+}
+
+std::string describe(const ExplainTarget& t, const Predictor& p) {
+  if (t.source == PredictionSource::None) return "the CLS embedding (1 - cosine)";
+  return "\"" + p.label(t.source, t.index) + "\" (" + std::to_string(t.index) + ")";
+}
+
+#if MSNLENS_HAVE_IMAGEIO
+Colormap colormap_named(const std::string& name) {
+  for (const auto& [n, map] : colormaps())
+    if (lower(n) == lower(name)) return map;
+  fail("--colormap", "\"" + name + "\" is not a colormap");
+}
+#else
+struct RgbImage;
+#endif
+
+// Writes what was computed in the format the path's extension names.
+void write_result(const fs::path& path, const ExplainArgs& a, const ViewMaps& m, const ModelDescription& d,
+                  const RgbImage* image) {
+  const std::string ext = lower(path.extension().string());
+  const bool distance = a.method == "distance";
+  const int channels = distance ? 1 : map_channels(m.request.map.source);
+  const std::vector<float>& values = distance ? m.distance : m.map;
+  std::vector<std::size_t> shape = distance ? std::vector<std::size_t>{static_cast<std::size_t>(d.layers), static_cast<std::size_t>(d.heads)}
+                                            : std::vector<std::size_t>{static_cast<std::size_t>(d.grid_rows), static_cast<std::size_t>(d.grid_cols)};
+  if (channels > 1) shape.push_back(static_cast<std::size_t>(channels));
+  if (ext == ".npy") return write_npy(path, values, shape);
+  if (ext == ".csv") return write_csv(path, values, shape);
+  if (ext != ".png") fail(path.string(), "write .npy, .csv or .png");
+  if (distance) fail(path.string(), "attention distance is a table of layers x heads: write .npy or .csv");
+  if (image == nullptr) fail(path.string(), "a PNG overlays the image: use --image or --images (or write .npy/.csv)");
+#if MSNLENS_HAVE_IMAGEIO
+  const std::vector<float> shown = channels > 1 ? display_channels(values, channels) : display_map(values, m.request.map.query_patch);
+  write_png(path, blend_patches(*image, colorize_channels(shown, channels, d.grid_cols, d.grid_rows, colormap_named(a.colormap)),
+                                d.grid_cols, d.grid_rows, 0.6));
+#endif
+}
+
+// --inputs: inputs.pixel_values [1, 3, H, W], and keep_patches or bool_masked_pos as the mask.
+std::pair<PatchMask, MaskMode> add_inputs(Workbench& bench, ImageId id, const std::string& path, const ModelDescription& d) {
+  SafetensorsContent c = read_safetensors(path);
+  auto take = [&](const char* name) {
+    const auto it = c.tensors.find(name);
+    return it == c.tensors.end() ? at::Tensor() : it->second;
+  };
+  const at::Tensor pixels = take("inputs.pixel_values");
+  if (!pixels.defined()) fail(path, "has no tensor \"inputs.pixel_values\"");
+  if (pixels.dim() != 4 || pixels.size(0) != 1 || pixels.size(1) != 3)
+    fail(path, "inputs.pixel_values must be [1, 3, height, width] for explain");
+  if (take("inputs.head_mask").defined()) fail(path, "explain does not apply inputs.head_mask");
+  const at::Tensor chw = pixels[0].to(at::kFloat).contiguous();
+  bench.add_pixels(id, {chw.data_ptr<float>(), chw.data_ptr<float>() + chw.numel()}, static_cast<int>(pixels.size(2)),
+                   static_cast<int>(pixels.size(3)));
+  PatchMask mask(d.grid_rows, d.grid_cols);
+  const at::Tensor keep = take("inputs.keep_patches"), masked = take("inputs.bool_masked_pos");
+  if (keep.defined()) {
+    for (int p = 0; p < mask.size(); ++p) mask.set(p, true);
+    const at::Tensor k = keep.to(at::kLong).flatten();
+    for (std::int64_t i = 0; i < k.numel(); ++i) {
+      const std::int64_t p = k[i].item<std::int64_t>();
+      if (p < 0 || p >= mask.size()) fail(path, "inputs.keep_patches holds patch " + std::to_string(p) + ", outside the grid");
+      mask.set(static_cast<int>(p), false);
+    }
+    return {mask, MaskMode::DropTokens};
+  }
+  if (masked.defined()) {
+    const at::Tensor m = masked.to(at::kBool).flatten();
+    if (m.numel() != mask.size()) fail(path, "inputs.bool_masked_pos does not cover the model's " + std::to_string(mask.size()) + " patches");
+    for (int p = 0; p < mask.size(); ++p) mask.set(p, m[p].item<bool>());
+    return {mask, MaskMode::MaskToken};
+  }
+  return {mask, MaskMode::DropTokens};
+}
+
+}  // namespace
+
+CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
+  CLI::App* cmd = app.add_subcommand("explain", "write a map (attention, relevance, occlusion, similarity, PCA, distance) as .npy, .csv or .png");
+  cmd->add_option("--model", a.model, "model folder or checkpoint file")->required();
+  cmd->add_option("--config", a.config, "JSON file setting or overriding config fields");
+  cmd->add_option("--image", a.image, "image file");
+  cmd->add_option("--images", a.images, "a folder of images (then --out is a folder)");
+  cmd->add_option("--inputs", a.inputs, "safetensors with inputs.pixel_values [, keep_patches or bool_masked_pos]");
+  cmd->add_option("--method", a.method, "attention, rollout, grad-rollout, chefer, occlusion, similarity, token-norms, pca or distance");
+  cmd->add_option("--target", a.target, "what class-specific maps explain: index or name, optionally after classifier:, fewshot: or prototype: (default: the top-1)");
+  cmd->add_option("--fewshot", a.few_shot, "few-shot classes to explain (default: the model's classes.fewshot when it has no classifier)");
+  cmd->add_option("--layer", a.layer, "layer 1..L for attention and token-norms (default: the last)");
+  cmd->add_option("--head", a.head, "attention heads: a head 1..H, mean, max or min");
+  cmd->add_option("--query", a.query, "query patch for attention, rollout, relevance and similarity (default: the CLS token)");
+  cmd->add_option("--discard-ratio", a.discard_ratio, "rollout and grad-rollout: share of the weakest fused attention discarded per layer");
+  cmd->add_option("--mask", a.mask, "explain a masked view: patch list \"3,17,40\", random:RATIO[:SEED] or focal:RATIO[:SEED]");
+  cmd->add_option("--mask-mode", a.mask_mode, "drop (MSN, default), token, gray or blur")->check(CLI::IsMember({"drop", "token", "gray", "blur"}));
+  cmd->add_option("--device", a.device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--precision", a.precision, "fp32 (default), bf16, fp16 or auto")->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
+  cmd->add_option("--colormap", a.colormap, "PNG colours: viridis, inferno, magma, plasma, turbo, jet, hot, bone");
+  cmd->add_option("--format", a.format, "with --images: npy, csv or png")->check(CLI::IsMember({"npy", "csv", "png"}));
+  cmd->add_option("--out", a.out, "X.npy (raw values, float32 [rows, cols] or [rows, cols, 3]), X.csv or X.png")->required();
+  return cmd;
+}
+
+int run_explain(const ExplainArgs& a) {
+  if (!a.image.empty() + !a.images.empty() + !a.inputs.empty() != 1) fail("explain", "give exactly one of --image, --images or --inputs");
+  std::vector<fs::path> files;
+  if (!a.images.empty()) {
+    if (!fs::is_directory(a.images)) fail(a.images, "is not a folder");
+    for (const auto& e : fs::directory_iterator(a.images))
+      if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    if (files.empty()) fail(a.images, "holds no images (PNG, JPEG, BMP, TIFF, WebP)");
+    fs::create_directories(a.out);
+  } else if (!a.image.empty()) {
+    files.push_back(a.image);
+  }
+
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = a.device;
+  options.precision = a.precision;
+  options.config_file = a.config;
+  const ModelDescription& d = bench.load_model(a.model, options);
+  const std::string classes = !a.few_shot.empty() || d.has_classifier ? a.few_shot : Workbench::shipped_few_shot(a.model);
+  if (!classes.empty()) bench.load_few_shot(classes);
+  const Predictor predictor = bench.predictor();
+  MapRequest request;
+  request.map = map_spec(a, d);
+  request.distance = a.method == "distance";
+  const std::optional<MaskMode> mode = parse_mask_mode(a.mask_mode);
+
+  auto explain_one = [&](ImageId id, const PatchMask& mask, MaskMode m, const fs::path& out, const RgbImage* image,
+                         const std::string& name) {
+    MapRequest r = request;
+    if (uses_target(r.map.source)) {
+      const bool cls_occlusion = r.map.source == MapSpec::Source::Occlusion && a.target.empty() && predictor.preferred() == PredictionSource::None;
+      if (!cls_occlusion) r.map.target = resolve_target(a.target, predictor, *bench.view(id, mask, m));
+    }
+    const auto start = front_end::Clock::now();
+    const ViewMaps maps = bench.maps(id, mask, m, r);
+    write_result(out, a, maps, d, image);
+    std::cout << name << ": " << a.method;
+    if (uses_target(r.map.source)) std::cout << " for " << describe(r.map.target, predictor);
+    if (mask.any()) std::cout << ", " << mask.count() << " of " << mask.size() << " patches masked (" << to_string(m) << ")";
+    char took[48];
+    std::snprintf(took, sizeof took, ", %.0f ms -> ", front_end::ms_since(start));
+    std::cout << took << out.string() << "\n";
+  };
+
+  if (!a.inputs.empty()) {
+    const auto [mask, m] = add_inputs(bench, 1, a.inputs, d);
+    explain_one(1, mask, m, a.out, nullptr, a.inputs);
+    return 0;
+  }
+#if MSNLENS_HAVE_IMAGEIO
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const RgbImage image = read_image(files[i]);
+    const auto id = static_cast<ImageId>(i + 1);
+    bench.add_image(id, image);
+    const PatchMask mask = a.mask.empty() ? PatchMask(d.grid_rows, d.grid_cols) : PatchMask::parse(a.mask, d.grid_rows, d.grid_cols);
+    const fs::path out = a.images.empty() ? fs::path(a.out) : fs::path(a.out) / (files[i].stem().string() + "." + a.format);
+    if (files.size() > 1) std::cout << "[" << i + 1 << "/" << files.size() << "] ";
+    explain_one(id, mask, *mode, out, &image, files[i].filename().string());
+    bench.remove_image(id);
+  }
+  return 0;
+#else
+  fail(files.front().string(), "this build has no image decoding (OpenCV was not found); use --inputs");
+#endif
+}
+
+}  // namespace msnlens

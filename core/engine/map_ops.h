@@ -1,0 +1,31 @@
+#pragma once
+// Tensor steps the analyzer's maps share (engine/analyzer.cpp, engine/explanations.cpp).
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "analysis/attention_maps.h"
+
+namespace msnlens {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+// Attention scores per query block while recomputing a whole layer (16 MB of float32).
+constexpr std::int64_t kBlockScores = std::int64_t{1} << 22;
+
+// A tensor's values as float32 on the host, row-major.
+std::vector<float> host_vector(const at::Tensor& t);
+
+// Heads (dimension 0) combined into one map (`head` with HeadFusion::Single).
+at::Tensor fuse(const at::Tensor& per_head, HeadFusion fusion, int head);
+
+// vit-explain's discard: the lowest floor(ratio * n) entries of the fused [T, T] map set to
+// zero, except entry 0 (CLS -> CLS). Ties at the threshold go in index order.
+void discard_lowest(at::Tensor& fused, float ratio);
+
+// Rollout's layer matrix from a fused [T, T] map, in place: discard, + I, rows normalised.
+at::Tensor normalized_with_identity(at::Tensor& fused, float discard_ratio);
+
+}  // namespace msnlens

@@ -1,0 +1,183 @@
+// The explanation maps against float64 references (scripts/make-fixtures.py, cases
+// explain-*: their own forward pass, autograd in float64, cross-checked by finite differences
+// and an independent numpy implementation): grad-rollout, Chefer's relevance, occlusion by
+// token dropping, similarity, token norms, PCA and attention distance, for a classifier label,
+// a few-shot class and an MSN prototype, on a full view and one with 40 % of its tokens
+// dropped. Qt-free; MSNLENS_TEST_DEVICE=cuda runs it on the GPU.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include "analysis/attention_maps.h"
+#include "checkpoint/key_layout.h"
+#include "checkpoint/safetensors.h"
+#include "engine/analyzer.h"
+#include "support.h"
+
+using namespace msnlens;
+using fixture::compare;
+using fixture::data_path;
+using msntest::error_of;
+using msntest::test_device;
+
+namespace {
+
+struct ExplainCase {
+  std::unique_ptr<InferenceSession> session;
+  std::unique_ptr<Analyzer> analyzer;
+  std::shared_ptr<const ForwardState> state;
+  TensorMap expected;
+  LinearHead few_shot;
+  ExplainTarget target;
+  int query_patch = -1;
+  float discard_ratio = 0;
+
+  at::Tensor want(const std::string& name) const { return expected.at("explain." + name).to(at::kDouble).flatten(); }
+  at::Tensor map(MapSpec spec) const {
+    return at::tensor(analyzer->patch_map(*state, spec, few_shot)).to(at::kDouble);
+  }
+};
+
+ExplainTarget parse_target(const nlohmann::json& t) {
+  const std::string s = t.at("source");
+  const PredictionSource source = s == "classifier" ? PredictionSource::Classifier
+                                  : s == "few_shot" ? PredictionSource::FewShot
+                                  : s == "prototype" ? PredictionSource::Prototypes
+                                                     : PredictionSource::None;
+  return {source, t.at("index").get<int>()};
+}
+
+ExplainCase load(const std::string& name) {
+  nlohmann::json spec;
+  std::ifstream(data_path("cases/" + name + ".json")) >> spec;
+  ExplainCase c;
+  c.expected = read_safetensors(data_path("cases/" + spec["expected"].get<std::string>())).tensors;
+  ConfigOverride config;
+  if (spec.contains("config")) config = {spec["config"], "case config"};
+  c.session = std::make_unique<InferenceSession>(load_model(data_path(spec["model"].get<std::string>()), config),
+                                                 SessionOptions{test_device(), Precision::FP32});
+  c.analyzer = std::make_unique<Analyzer>(*c.session);
+  const nlohmann::json& e = spec["explain"];
+  c.target = parse_target(e["target"]);
+  c.query_patch = e["query_patch"];
+  c.discard_ratio = e["discard_ratio"];
+  const int side = static_cast<int>(c.session->model().config().grid_size());
+  PatchMask mask(side, side);
+  if (const auto keep = c.expected.find("inputs.keep_patches"); keep != c.expected.end()) {
+    for (int p = 0; p < mask.size(); ++p) mask.set(p, true);
+    const at::Tensor k = keep->second.flatten();
+    for (std::int64_t i = 0; i < k.numel(); ++i) mask.set(static_cast<int>(k[i].item<std::int64_t>()), false);
+  }
+  if (const auto w = c.expected.find("inputs.few_shot_weight"); w != c.expected.end()) {
+    const at::Tensor weight = w->second.to(at::kFloat).contiguous();
+    c.few_shot.dim = static_cast<int>(weight.size(1));
+    c.few_shot.temperature = e["temperature"];
+    c.few_shot.weight.assign(weight.data_ptr<float>(), weight.data_ptr<float>() + weight.numel());
+    for (std::int64_t i = 0; i < weight.size(0); ++i) c.few_shot.classes.push_back("class " + std::to_string(i));
+  }
+  PreparedImage image;
+  image.pixels = c.expected.at("pixel_values").to(at::kFloat);
+  c.state = c.analyzer->forward(image, mask, MaskMode::DropTokens);
+  return c;
+}
+
+class Explanations : public ::testing::TestWithParam<std::string> {};
+
+void expect_close(const at::Tensor& got, const at::Tensor& want, const std::string& what) {
+  // NaN exactly where the reference has NaN (dropped patches), the fixture bound elsewhere.
+  EXPECT_TRUE(got.isnan().equal(want.isnan())) << what << ": NaN at other patches";
+  const auto c = compare(got, want, what);
+  EXPECT_TRUE(c.ok) << c.message;
+}
+
+TEST_P(Explanations, EveryMapMatchesTheFloat64Reference) {
+  const ExplainCase c = load(GetParam());
+  using Source = MapSpec::Source;
+  auto spec = [&](Source source, int query, float discard = 0.0f) {
+    MapSpec s;
+    s.source = source;
+    s.query_patch = query;
+    s.discard_ratio = discard;
+    s.target = c.target;
+    return s;
+  };
+  expect_close(c.map(spec(Source::Rollout, -1)), c.want("rollout"), "rollout");
+  expect_close(c.map(spec(Source::GradRollout, -1)), c.want("grad_rollout"), "grad-rollout");
+  expect_close(c.map(spec(Source::GradRollout, -1, c.discard_ratio)), c.want("grad_rollout.discard"), "grad-rollout, discarding");
+  expect_close(c.map(spec(Source::Chefer, -1)), c.want("chefer"), "chefer");
+  expect_close(c.map(spec(Source::Chefer, c.query_patch)), c.want("chefer.query"), "chefer, query patch");
+  expect_close(c.map(spec(Source::Occlusion, -1)), c.want("occlusion"), "occlusion");
+  MapSpec cls_occlusion = spec(Source::Occlusion, -1);
+  cls_occlusion.target = {};
+  // 1 − cosine of nearly equal embeddings: float32 resolves it only to ~1e-7, so relative to
+  // the largest value rather than to 1.
+  const at::Tensor none = c.want("occlusion.none");
+  const double scale = none.nan_to_num(0.0).abs().max().item<double>();
+  const auto moved = compare(c.map(cls_occlusion) / scale, none / scale, "occlusion of the CLS embedding", 1e-2);
+  EXPECT_TRUE(moved.ok) << moved.message;
+  expect_close(c.map(spec(Source::Similarity, c.query_patch)), c.want("similarity"), "similarity");
+  expect_close(c.map(spec(Source::Similarity, -1)), c.want("similarity.cls"), "similarity to CLS");
+  MapSpec norms = spec(Source::TokenNorm, -1);
+  expect_close(c.map(norms), c.want("token_norms"), "token norms, last layer");
+  norms.layer = 0;
+  expect_close(c.map(norms), c.want("token_norms.layer0"), "token norms, first layer");
+  expect_close(c.map(spec(Source::Pca, -1)), c.want("pca"), "pca");
+  expect_close(at::tensor(c.analyzer->attention_distance(*c.state)).to(at::kDouble), c.want("distance"), "attention distance");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Explanations,
+                         ::testing::Values("explain-tiny224-cls-chelsea", "explain-tiny224-cls-coffee-drop",
+                                           "explain-tiny96-msn-original"),
+                         msntest::ParamName());
+
+TEST(ExplanationTargets, RefusalsNameWhatIsMissing) {
+  const ExplainCase c = load("explain-tiny224-cls-chelsea");
+  MapSpec s;
+  s.source = MapSpec::Source::Chefer;
+  EXPECT_NE(error_of([&] { c.map(s); }).find("pick a classifier label, a few-shot class or a prototype"), std::string::npos);
+  s.target = {PredictionSource::Prototypes, 0};
+  EXPECT_NE(error_of([&] { c.map(s); }).find("no MSN prototypes"), std::string::npos);
+  s.target = {PredictionSource::Classifier, 5};
+  EXPECT_NE(error_of([&] { c.map(s); }).find("classifier label 5 is outside 0..4"), std::string::npos);
+  s.target = {PredictionSource::FewShot, 0};
+  EXPECT_NE(error_of([&] { c.map(s); }).find("no few-shot classes"), std::string::npos);
+}
+
+TEST(ExplanationTargets, OcclusionStopsWhenProgressSaysSo) {
+  const ExplainCase c = load("explain-tiny224-cls-chelsea");
+  MapSpec s;
+  s.source = MapSpec::Source::Occlusion;
+  s.target = c.target;
+  std::vector<std::pair<int, int>> calls;
+  const std::vector<float> map = c.analyzer->patch_map(*c.state, s, {}, [&](int done, int total) {
+    calls.emplace_back(done, total);
+    return false;
+  });
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].second, 196);
+  int finite = 0;
+  for (const float v : map) finite += std::isfinite(v) ? 1 : 0;
+  EXPECT_EQ(finite, calls[0].first);
+  EXPECT_GT(finite, 0);
+  EXPECT_LT(finite, 196);
+  // Those it reached agree with the whole map.
+  const at::Tensor whole = c.map(s), part = at::tensor(map).to(at::kDouble);
+  const at::Tensor reached = part.isfinite();
+  EXPECT_TRUE(at::allclose(part.masked_select(reached), whole.masked_select(reached)));
+}
+
+TEST(TokenNormOutliers, FlagsOnlyTheHighNormTokens) {
+  std::vector<float> norms(49, 10.0f);
+  for (std::size_t i = 0; i < norms.size(); ++i) norms[i] += 0.1f * static_cast<float>(i % 7);
+  norms[12] = 60.0f;
+  norms[30] = 55.0f;
+  norms[3] = std::nanf("");
+  norms[40] = 1.0f;  // unusually low is not an artifact token
+  EXPECT_EQ(high_outliers(norms), (std::vector<int>{12, 30}));
+  EXPECT_TRUE(high_outliers(std::vector<float>(10, 3.0f)).empty());  // no spread: nothing stands out
+}
+
+}  // namespace
