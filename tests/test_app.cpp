@@ -3,6 +3,7 @@
 // real worker thread and engine.
 
 #include <QComboBox>
+#include <QLabel>
 #include <QListView>
 #include <QMimeData>
 #include <QPushButton>
@@ -16,6 +17,8 @@
 #include <QTimer>
 #include <QtTest>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "analysis/masking_response.h"
@@ -76,6 +79,7 @@ class AppTest : public QObject {
   void files_from_the_command_line_open_as_drops_do();
   void clicking_patches_runs_the_masked_view();
   void layer_and_head_change_the_heat_map();
+  void explanations_show_under_show_and_target();
   void sweep_leaves_the_ui_responsive();
   void corrupt_files_keep_the_previous_state();
   void masking_modes_follow_the_checkpoint();
@@ -194,6 +198,40 @@ void AppTest::layer_and_head_change_the_heat_map() {
   QTest::mouseClick(window_->canvas(), Qt::RightButton, Qt::NoModifier, window_->canvas()->patchCenter(50));
   QCOMPARE(window_->canvas()->queryPatch(), 50);
   QVERIFY(shown() != cls_query);
+}
+
+void AppTest::explanations_show_under_show_and_target() {
+  openDefault();
+  auto* source = named<QComboBox>(*window_, "mapSourceCombo");
+  auto* target = named<QComboBox>(*window_, "targetCombo");
+  auto show = [&](MapSpec::Source s) {
+    source->setCurrentIndex(source->findData(static_cast<int>(s)));
+    [&] { QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->request.map.source == s, kTimeoutMs); }();
+    return canvasPixels(*window_);
+  };
+  // Class maps explain the top prediction (tabby cat, label 0) until another target is picked.
+  const QImage top = show(MapSpec::Source::Chefer);
+  QCOMPARE(window_->shownMaps()->request.map.target, (ExplainTarget{PredictionSource::Classifier, 0}));
+  QVERIFY(target->isEnabled());
+  QVERIFY(target->itemText(0).contains("tabby cat"));
+  QCOMPARE(target->count(), 6);  // top prediction + 5 labels
+  target->setCurrentIndex(target->findText("espresso"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->request.map.target.index == 1, kTimeoutMs);
+  QVERIFY(canvasPixels(*window_) != top);
+  // Occlusion covers every patch; PCA has three components per patch; token norms flag outliers
+  // (or say none stand out) under the controls.
+  show(MapSpec::Source::Occlusion);
+  QCOMPARE(std::count_if(window_->shownMaps()->map.begin(), window_->shownMaps()->map.end(), [](float v) { return std::isfinite(v); }), 196);
+  show(MapSpec::Source::Pca);
+  QCOMPARE(window_->shownMaps()->map.size(), std::size_t{196 * 3});
+  QVERIFY(!target->isEnabled());
+  show(MapSpec::Source::TokenNorm);
+  QTRY_VERIFY(named<QLabel>(*window_, "mapNote")->text().contains("modified z-score"));
+  // The Heads tab adds each head's attention distance.
+  window_->tabs()->showTab(PanelTabs::Tab::Heads);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->distance.size() == 6, kTimeoutMs);
+  for (const float d : window_->shownMaps()->distance) QVERIFY(d > 0.0f && d < 224.0f * 1.5f);
+  QVERIFY(window_->report()["view"].toObject()["method"].toString() == "token-norms");
 }
 
 void AppTest::sweep_leaves_the_ui_responsive() {

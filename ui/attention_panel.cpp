@@ -23,6 +23,20 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   source_->setObjectName("mapSourceCombo");
   source_->addItem(tr("Attention"), static_cast<int>(MapSpec::Source::Attention));
   source_->addItem(tr("Attention rollout"), static_cast<int>(MapSpec::Source::Rollout));
+  source_->addItem(tr("Grad-rollout (class)"), static_cast<int>(MapSpec::Source::GradRollout));
+  source_->addItem(tr("Chefer relevance (class)"), static_cast<int>(MapSpec::Source::Chefer));
+  source_->addItem(tr("Occlusion (class)"), static_cast<int>(MapSpec::Source::Occlusion));
+  source_->addItem(tr("Patch similarity"), static_cast<int>(MapSpec::Source::Similarity));
+  source_->addItem(tr("Token norms"), static_cast<int>(MapSpec::Source::TokenNorm));
+  source_->addItem(tr("Feature PCA (RGB)"), static_cast<int>(MapSpec::Source::Pca));
+  source_->setToolTip(tr("Class maps explain the target below; similarity and attention look from the query patch "
+                         "(right-click one on the image)"));
+  target_ = new QComboBox;
+  target_->setObjectName("targetCombo");
+  target_->setToolTip(tr("What class-specific maps explain: a score before the softmax"));
+  note_ = new QLabel;
+  note_->setObjectName("mapNote");
+  note_->setWordWrap(true);
   layer_ = new QSlider(Qt::Horizontal);
   layer_->setObjectName("layerSlider");
   layer_->setRange(0, 0);
@@ -65,17 +79,19 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Layer"), layer_row);
   form->addRow(tr("Heads"), heads_);
   form->addRow(tr("Rollout discard"), discard_);
+  form->addRow(tr("Target"), target_);
   form->addRow(tr("Query"), query_row);
   form->addRow(tr("Result"), shown_);
   form->addRow(tr("Colormap"), colormap_);
   form->addRow(tr("Opacity"), opacity_);
   form->addRow(QString(), patch_grid_);
+  form->addRow(QString(), note_);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
   layout->addWidget(new QLabel(tr("Heads of this layer (click to show one):")));
   layout->addWidget(heads_grid_, 1);
 
-  for (QComboBox* combo : {source_, heads_, colormap_, shown_})
+  for (QComboBox* combo : {source_, heads_, target_, colormap_, shown_})
     connect(combo, &QComboBox::currentIndexChanged, this, &AttentionPanel::mapChanged);
   connect(layer_, &QSlider::valueChanged, this, &AttentionPanel::mapChanged);
   connect(discard_, &QSlider::valueChanged, this, &AttentionPanel::mapChanged);
@@ -114,7 +130,19 @@ void AttentionPanel::setModel(int layers, int heads, int grid_cols) {
   }
 }
 
-MapSpec AttentionPanel::mapSpec(int query_patch) const {
+void AttentionPanel::setTargets(const Predictor& predictor) {
+  const QSignalBlocker block(target_);
+  const QVariant previous = target_->currentData();
+  target_->clear();
+  target_->addItem(tr("Top prediction"));
+  const PredictionSource source = predictor.preferred();
+  if (source == PredictionSource::Classifier || source == PredictionSource::FewShot)
+    for (int i = 0; i < predictor.size(source); ++i)
+      target_->addItem(QString::fromStdString(predictor.label(source, i)), QVariantList{static_cast<int>(source), i});
+  target_->setCurrentIndex(std::max(0, target_->findData(previous)));
+}
+
+MapSpec AttentionPanel::mapSpec(int query_patch, const ExplainTarget& top1) const {
   MapSpec s;
   s.source = static_cast<MapSpec::Source>(source_->currentData().toInt());
   s.layer = layer_->value();
@@ -124,6 +152,9 @@ MapSpec AttentionPanel::mapSpec(int query_patch) const {
   s.head = heads_->currentData(HeadRole).toInt();
   s.query_patch = query_patch;
   s.discard_ratio = static_cast<float>(discard_->value()) / 100.0f;
+  s.target = top1;
+  if (const QVariantList chosen = target_->currentData().toList(); chosen.size() == 2)
+    s.target = {static_cast<PredictionSource>(chosen[0].toInt()), chosen[1].toInt()};
   return s;
 }
 
@@ -132,10 +163,15 @@ bool AttentionPanel::showMasked() const { return shown_->currentData().toBool();
 double AttentionPanel::opacity() const { return opacity_->value() / 100.0; }
 bool AttentionPanel::showGrid() const { return patch_grid_->isChecked(); }
 
-void AttentionPanel::showSpec(const MapSpec& spec) {
+void AttentionPanel::showSpec(const MapSpec& spec, const QString& target) {
+  if (target_->count() > 0) target_->setItemText(0, target.isEmpty() || target_->currentIndex() != 0 ? tr("Top prediction")
+                                                                                                  : tr("Top prediction: %1").arg(target));
   layer_label_->setText(tr("%1 / %2").arg(layer_->value() + 1).arg(std::max(1, layers_)));
-  layer_->setEnabled(spec.source == MapSpec::Source::Attention);
-  discard_->setEnabled(spec.source == MapSpec::Source::Rollout);
+  using Source = MapSpec::Source;
+  layer_->setEnabled(spec.source == Source::Attention || spec.source == Source::TokenNorm);
+  heads_->setEnabled(spec.source == Source::Attention || spec.source == Source::Rollout);
+  discard_->setEnabled(spec.source == Source::Rollout || spec.source == Source::GradRollout);
+  target_->setEnabled(uses_target(spec.source));
   const int cols = std::max(1, grid_cols_);
   query_label_->setText(spec.query_patch < 0 ? tr("CLS token")
                                              : tr("patch %1 (row %2, column %3)")
@@ -143,7 +179,20 @@ void AttentionPanel::showSpec(const MapSpec& spec) {
 }
 
 void AttentionPanel::showMaps(const QImage& image, ViewMapsPtr maps, const MapSpec& spec, int rows, int cols) {
+  QString note;
+  if (maps && maps->request.map.source == MapSpec::Source::TokenNorm) {
+    QStringList patches;
+    for (const int p : maps->outliers) patches << QString::number(p);
+    note = patches.isEmpty() ? tr("No token's norm stands out (modified z-score > 3.5).")
+                             : tr("High-norm tokens (modified z-score > 3.5): patches %1").arg(patches.join(", "));
+  }
+  note_->setText(note);
+  note_->setVisible(!note.isEmpty());
   heads_grid_->setData(image, std::move(maps), spec, colormap(), rows, cols);
+}
+
+void AttentionPanel::setSource(MapSpec::Source source) {
+  source_->setCurrentIndex(std::max(0, source_->findData(static_cast<int>(source))));
 }
 
 void AttentionPanel::selectHead(int layer, int head) {
@@ -153,8 +202,11 @@ void AttentionPanel::selectHead(int layer, int head) {
 }
 
 QJsonObject AttentionPanel::describe(const MapSpec& spec) const {
-  return {{"source", source_->currentText()}, {"layer", spec.layer + 1}, {"heads", heads_->currentText()},
-          {"query_patch", spec.query_patch}, {"rollout_discard", spec.discard_ratio}, {"colormap", colormap_->currentText()}};
+  QJsonObject view{{"source", source_->currentText()}, {"method", to_string(spec.source)}, {"layer", spec.layer + 1},
+                   {"heads", heads_->currentText()}, {"query_patch", spec.query_patch}, {"rollout_discard", spec.discard_ratio},
+                   {"colormap", colormap_->currentText()}};
+  if (uses_target(spec.source)) view["target"] = QJsonObject{{"source", static_cast<int>(spec.target.source)}, {"index", spec.target.index}};
+  return view;
 }
 
 void AttentionPanel::restoreSettings(const QSettings& settings) {

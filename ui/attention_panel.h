@@ -6,6 +6,7 @@
 
 #include <QWidget>
 
+#include "analysis/predictions.h"
 #include "imaging/colormap.h"
 #include "ui/view_types.h"
 
@@ -33,16 +34,22 @@ class AttentionPanel : public QWidget {
 
   // A new model: its last layer, heads fused by their mean.
   void setModel(int layers, int heads, int grid_cols);
-  // The map these controls select, for the canvas's query patch (-1: the CLS token).
-  MapSpec mapSpec(int query_patch) const;
+  // The map these controls select, for the canvas's query patch (-1: the CLS token);
+  // `top1` is what "Top prediction" explains (the current image's).
+  MapSpec mapSpec(int query_patch, const ExplainTarget& top1) const;
+  // What class-specific maps can explain: the top prediction, then every class the
+  // predictor's preferred source ranks (prototypes: the top prediction only).
+  void setTargets(const Predictor& predictor);
   Colormap colormap() const;
   bool showMasked() const;  // the masked view when something is masked (else the unmasked image)
   double opacity() const;
   bool showGrid() const;
-  // Labels and enabled controls for the map shown.
-  void showSpec(const MapSpec& spec);
-  // The heads grid: `maps`' head maps over `image`, the cell of `spec` marked.
+  // Labels and enabled controls for the map shown; `target` names what it explains.
+  void showSpec(const MapSpec& spec, const QString& target);
+  // The heads grid: `maps`' head maps over `image`, the cell of `spec` marked; under the
+  // controls, what the map found (outlying token norms).
   void showMaps(const QImage& image, ViewMapsPtr maps, const MapSpec& spec, int rows, int cols);
+  void setSource(MapSpec::Source source);
   // One head of one layer on the canvas (a click on a cell here or in the Heads tab).
   void selectHead(int layer, int head);
   // The view as the JSON report records it.
@@ -59,9 +66,9 @@ class AttentionPanel : public QWidget {
   void gridToggled(bool show);
 
  private:
-  QComboBox *source_ = nullptr, *heads_ = nullptr, *shown_ = nullptr, *colormap_ = nullptr;
+  QComboBox *source_ = nullptr, *heads_ = nullptr, *target_ = nullptr, *shown_ = nullptr, *colormap_ = nullptr;
   QSlider *layer_ = nullptr, *discard_ = nullptr, *opacity_ = nullptr;
-  QLabel *layer_label_ = nullptr, *query_label_ = nullptr;
+  QLabel *layer_label_ = nullptr, *query_label_ = nullptr, *note_ = nullptr;
   QCheckBox* patch_grid_ = nullptr;
   AttentionGrid* heads_grid_ = nullptr;
   int layers_ = 0, grid_cols_ = 0;

@@ -9,7 +9,8 @@
 
 namespace msnlens {
 
-// cols x rows RGBA image of `values` (row-major, one per patch).
-QImage heatmap_image(const std::vector<float>& values, int cols, int rows, Colormap colormap);
+// cols x rows RGBA image of `values` (row-major, `channels` per patch: one through the
+// colormap, three as red, green and blue).
+QImage heatmap_image(const std::vector<float>& values, int cols, int rows, Colormap colormap, int channels = 1);
 
 }  // namespace msnlens

@@ -170,7 +170,15 @@ void InferenceWorker::runView(const Pending& pending) {
     result.unmasked = bench_->view(r.image_id, {}, r.mode);
     if (r.mask.any()) result.masked = bench_->view(r.image_id, r.mask, r.mode);
     const bool masked_shown = r.show_masked && r.mask.any();
-    result.maps = std::make_shared<const ViewMaps>(bench_->maps(r.image_id, masked_shown ? r.mask : PatchMask(), r.mode, r.maps));
+    bool superseded = false;
+    const auto progress = [&](int done, int total) {
+      Q_EMIT mapProgress(done, total);
+      std::lock_guard<std::mutex> lock(pending_mutex_);
+      superseded = pending_.has_value();
+      return !superseded;
+    };
+    result.maps = std::make_shared<const ViewMaps>(bench_->maps(r.image_id, masked_shown ? r.mask : PatchMask(), r.mode, r.maps, progress));
+    if (superseded) return;  // the newer request is already queued
     result.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - pending.asked).count();
     Q_EMIT viewReady(result);
   } catch (const std::exception& e) {

@@ -61,6 +61,8 @@ class InferenceWorker : public QObject {
   void viewReady(const msnlens::ViewResult& result);
   void maskSuggested(quint64 id, const msnlens::PatchMask& mask);
   void sweepProgress(int done, int total);
+  // A long map (occlusion) under way; a newer view request stops it.
+  void mapProgress(int done, int total);
   void sweepFinished(const msnlens::SweepResult& result);
   void fewShotReady(const msnlens::LinearHead& head, const QString& source);
   void failed(const QString& message);

@@ -170,6 +170,10 @@ void MainWindow::connectWorker() {
     if (id == current_id_) applyMask(mask);
   });
   connect(worker_, &InferenceWorker::sweepProgress, tabs_->sweep(), &SweepPanel::setProgress);
+  connect(worker_, &InferenceWorker::mapProgress, this, [this](int done, int total) {
+    statusBar()->showMessage(done < total ? tr("Occlusion: %1 of %2 patches (change the view to stop)").arg(done).arg(total)
+                                          : QString(), 4000);
+  });
   connect(worker_, &InferenceWorker::sweepFinished, this, &MainWindow::onSweepFinished);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::failed);
@@ -326,6 +330,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   status_device_->setText(tr("%1 · %2").arg(info.device, info.precision));
   predictions_->forgetChoice();
   predictions_->setSources(predictor_, few_shot_source_);
+  tabs_->attention()->setTargets(predictor_);
   tabs_->masking()->setMaskTokenAvailable(info.has_mask_token);
   tabs_->attention()->setModel(info.layers, info.heads, info.grid_cols);
   sent_.reset();
@@ -407,6 +412,7 @@ void MainWindow::onFewShot(const LinearHead& head, const QString& source) {
   few_shot_source_ = source;
   tabs_->classes()->showClasses(head, source);
   predictions_->setSources(predictor_, few_shot_source_);
+  tabs_->attention()->setTargets(predictor_);
   images_->updateCaptions(predictor_, predictions_->source());
   refreshView();
 }
@@ -489,7 +495,17 @@ void MainWindow::runMaskAction(MaskAction action) {
 
 // ---- views --------------------------------------------------------------------------------
 
-MapSpec MainWindow::mapSpec() const { return tabs_->attention()->mapSpec(canvas_->queryPatch()); }
+void MainWindow::showMethod(MapSpec::Source source) { tabs_->attention()->setSource(source); }
+
+MapSpec MainWindow::mapSpec() const {
+  // "Top prediction": the unmasked image's top-1 under the source the predictions show.
+  ExplainTarget top1;
+  const ImageState* s = current();
+  const PredictionSource source = predictions_->source();
+  if (s && s->baseline && source != PredictionSource::None)
+    if (const std::optional<Scored> top = predictor_.top1(*s->baseline, source)) top1 = {source, top->index};
+  return tabs_->attention()->mapSpec(canvas_->queryPatch(), top1);
+}
 
 std::optional<ViewRequest> MainWindow::desiredView() const {
   const ImageState* s = current();
@@ -522,7 +538,9 @@ void MainWindow::refreshView() {
   const ImageState* s = current();
   const MapSpec spec = mapSpec();
   const Colormap colormap = tabs_->attention()->colormap();
-  tabs_->attention()->showSpec(spec);
+  tabs_->attention()->showSpec(spec, spec.target.source == PredictionSource::None
+                                         ? QString()
+                                         : QString::fromStdString(predictor_.label(spec.target.source, spec.target.index)));
   requestMissingView();
   const ViewMapsPtr maps = s ? s->maps : nullptr;
   // Redrawn only when the maps or how they are drawn changed: a click asks for a new result
@@ -531,7 +549,8 @@ void MainWindow::refreshView() {
   if (drawn != drawn_) {
     drawn_ = drawn;
     // The latest maps of this image, until those asked for arrive.
-    canvas_->setOverlay(maps ? heatmap_image(display_map(maps->map, maps->request.map.query_patch), info_.grid_cols, info_.grid_rows, colormap)
+    canvas_->setOverlay(maps ? heatmap_image(display_values(*maps), info_.grid_cols, info_.grid_rows, colormap,
+                                             map_channels(maps->request.map.source))
                              : QImage());
     tabs_->attention()->showMaps(maps ? s->image : QImage(), maps, spec, info_.grid_rows, info_.grid_cols);
     tabs_->heads()->showMaps(maps, spec, colormap, info_.grid_rows, info_.grid_cols);

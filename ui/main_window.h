@@ -45,6 +45,8 @@ class MainWindow : public QMainWindow {
 
   // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16 (also kept in settings).
   void setDevice(const QString& device, const QString& precision);
+  // Shows this map on the canvas (the Attention tab's Show choice).
+  void showMethod(MapSpec::Source source);
   // `demo`: a bundled test checkpoint, which the title says.
   void loadModel(const QString& path, bool demo = false);
   QList<quint64> addImageFiles(const QStringList& paths);  // their ids

@@ -42,6 +42,7 @@ MapRequest PanelTabs::mapsWanted(const MapSpec& map) const {
   request.map = map;
   request.heads = currentWidget() == attention_;
   request.overview = currentWidget() == heads_;
+  request.distance = currentWidget() == heads_;
   request.lens = currentWidget() == lens_;
   return request;
 }

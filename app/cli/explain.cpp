@@ -122,8 +122,7 @@ void write_result(const fs::path& path, const ExplainArgs& a, const ViewMaps& m,
   if (distance) fail(path.string(), "attention distance is a table of layers x heads: write .npy or .csv");
   if (image == nullptr) fail(path.string(), "a PNG overlays the image: use --image or --images (or write .npy/.csv)");
 #if MSNLENS_HAVE_IMAGEIO
-  const std::vector<float> shown = channels > 1 ? display_channels(values, channels) : display_map(values, m.request.map.query_patch);
-  write_png(path, blend_patches(*image, colorize_channels(shown, channels, d.grid_cols, d.grid_rows, colormap_named(a.colormap)),
+  write_png(path, blend_patches(*image, colorize_channels(display_values(m), channels, d.grid_cols, d.grid_rows, colormap_named(a.colormap)),
                                 d.grid_cols, d.grid_rows, 0.6));
 #endif
 }

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "build_config.h"
@@ -78,7 +79,9 @@ int main(int argc, char** argv) {
   const QCommandLineOption view("view", "With --screenshot: attention, heads, masking, sweep, classes or lens.", "VIEW", "attention");
   const QCommandLineOption clicks("benchmark-clicks", "Toggle N patches, print click-to-repaint p50/p95, exit.", "N");
   const QCommandLineOption demo("demo", "Label the model as a bundled test checkpoint.");
-  cli.addOptions({model, device, precision, screenshot, view, clicks, demo});
+  const QCommandLineOption show("show", "The map on the image: attention, rollout, grad-rollout, chefer, occlusion, similarity, "
+                                        "token-norms or pca.", "METHOD", "attention");
+  cli.addOptions({model, device, precision, screenshot, view, clicks, demo, show});
   cli.addPositionalArgument("files", "Images to open; a model folder or checkpoint among them loads as the model.", "[FILE...]");
   cli.process(app);
 
@@ -100,7 +103,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  const std::optional<msnlens::MapSpec::Source> method = msnlens::parse_map_source(cli.value(show).toStdString());
+  if (!method) {
+    std::fprintf(stderr, "msnlens: --show must be attention, rollout, grad-rollout, chefer, occlusion, similarity, token-norms or pca\n");
+    return 2;
+  }
+
   msnlens::MainWindow window;
+  window.showMethod(*method);
   if (cli.isSet(device) || cli.isSet(precision))
     window.setDevice(cli.value(device).isEmpty() ? "auto" : cli.value(device),
                      cli.value(precision).isEmpty() ? "auto" : cli.value(precision));

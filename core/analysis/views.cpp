@@ -35,7 +35,18 @@ bool uses_target(MapSpec::Source source) {
   return source == MapSpec::Source::GradRollout || source == MapSpec::Source::Chefer || source == MapSpec::Source::Occlusion;
 }
 
+bool uses_query(MapSpec::Source source) {
+  return source != MapSpec::Source::Occlusion && source != MapSpec::Source::TokenNorm && source != MapSpec::Source::Pca;
+}
+
 int map_channels(MapSpec::Source source) { return source == MapSpec::Source::Pca ? 3 : 1; }
+
+std::vector<float> display_values(const ViewMaps& maps) {
+  const MapSpec& spec = maps.request.map;
+  const int channels = map_channels(spec.source);
+  if (channels > 1) return display_channels(maps.map, channels);
+  return display_map(maps.map, uses_query(spec.source) ? spec.query_patch : -1);
+}
 
 const char* to_string(MaskMode mode) {
   switch (mode) {

@@ -83,6 +83,9 @@ const char* to_string(MapSpec::Source source);
 std::optional<MapSpec::Source> parse_map_source(const std::string& name);
 // Whether the source explains a target (and so depends on the few-shot classes).
 bool uses_target(MapSpec::Source source);
+// Whether the source looks from the query patch (or CLS): attention, rollouts, relevance,
+// similarity.
+bool uses_query(MapSpec::Source source);
 // Channels per patch of the source's map: 3 for Pca (principal components), else 1.
 int map_channels(MapSpec::Source source);
 
@@ -132,5 +135,10 @@ struct ViewMaps {
   std::vector<Readout> lens;                  // lens[l]: after layer l + 1
   double compute_ms = 0;
 };
+
+// What the canvas draws of maps.map, and `explain` writes as PNG: for one channel the query
+// patch blanked (where the source has a query) and values rescaled to [0, 1]; principal
+// components each rescaled on their own.
+std::vector<float> display_values(const ViewMaps& maps);
 
 }  // namespace msnlens
