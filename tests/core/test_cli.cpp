@@ -246,6 +246,58 @@ TEST_F(Cli, MaskedViewAsTheAppShowsIt) {
   EXPECT_TRUE(contains(last_line(r.err), "patch 500 is outside 0..195")) << r.err;
 }
 
+// The float32 values of a .npy that write_npy wrote (header length at bytes 8-9).
+at::Tensor read_npy_values(const fs::path& path) {
+  const std::string bytes = read_file(path);
+  const std::size_t header = 10 + static_cast<unsigned char>(bytes[8]) + 256 * static_cast<unsigned char>(bytes[9]);
+  const auto n = static_cast<std::int64_t>((bytes.size() - header) / 4);
+  return at::from_blob(const_cast<char*>(bytes.data() + header), {n}, at::kFloat).clone();
+}
+
+TEST_F(Cli, ExplainWritesTheEnginesMaps) {
+  // Input tensors end to end: Chefer's relevance for "tabby cat" as the float64 reference has it.
+  const TensorMap expected = read_safetensors(data_path("cases/explain-tiny224-cls-chelsea.safetensors")).tensors;
+  const fs::path inputs = dir_ / "inputs.safetensors";
+  write_safetensors(inputs, {{"inputs.pixel_values", expected.at("pixel_values")}});
+  const fs::path npy = dir_ / "chefer.npy";
+  auto r = cli({"explain", "--model", data("models/tiny224-cls"), "--inputs", inputs.string(), "--method", "chefer", "--target",
+                "tabby cat", "--out", npy.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "chefer for \"tabby cat\" (0)")) << r.out;
+  EXPECT_TRUE(contains(read_file(npy).substr(0, 80), "'shape': (14, 14)"));
+  const auto close = compare(read_npy_values(npy).to(at::kDouble), expected.at("explain.chefer").to(at::kDouble), "chefer.npy");
+  EXPECT_TRUE(close.ok) << close.message;
+  // Attention distance as CSV: layers x heads.
+  const fs::path csv = dir_ / "distance.csv";
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--inputs", inputs.string(), "--method", "distance", "--out", csv.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(read_file(csv)).size(), std::size_t{2});
+  EXPECT_EQ(occurrences(lines(read_file(csv)).front(), ","), 2);
+  // A folder: one PNG per image, with progress.
+  const fs::path images = dir_ / "images", out = dir_ / "maps";
+  fs::create_directories(images);
+  fs::copy_file(data_path("images/chelsea.png"), images / "chelsea.png");
+  fs::copy_file(data_path("images/coffee.png"), images / "coffee.png");
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--images", images.string(), "--method", "occlusion", "--format", "png",
+           "--out", out.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "[1/2] chelsea.png: occlusion for \"tabby cat\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "[2/2] coffee.png")) << r.out;
+  EXPECT_TRUE(fs::file_size(out / "chelsea.png") > 1000 && fs::file_size(out / "coffee.png") > 1000);
+  // Refusals name what is missing.
+  r = cli({"explain", "--model", data("models/tiny224-base-bin"), "--image", data("images/chelsea.png"), "--method", "chefer", "--out",
+           (dir_ / "x.npy").string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "ranks nothing")) << r.err;
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--inputs", inputs.string(), "--method", "pca", "--out", (dir_ / "x.png").string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "a PNG overlays the image")) << r.err;
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--method", "saliency", "--out",
+           (dir_ / "x.npy").string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "\"saliency\" is not attention, rollout")) << r.err;
+}
+
 // The released backbones' layout at their real size: no prefix, no classifier, 1000 labels.
 TEST_F(Cli, RandomCheckpointInAReleasedShape) {
   const std::string folder = (dir_ / "vit-msn-small").string();
