@@ -32,6 +32,7 @@
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "common/json_file.h"
+#include "engine/analyzer.h"
 #include "engine/cpu_threads.h"
 #include "front_end.h"
 #include "startup.h"
@@ -414,6 +415,53 @@ void print_profile(const BenchModel& m, const std::string& device, Precision pre
   std::printf("  %-36s %7.2f ms  %5.1f%%\n", "(other operators and glue)", wall - shown, 100.0 * (wall - shown) / wall);
 }
 
+// --explain: each explanation map of the engine (the app's and `explain`'s path) on a forward
+// kept on the device, in rounds that visit every method once (the host drifts between rounds),
+// against the forward itself. Class maps explain a few-shot class of random weights.
+void run_explain(const std::vector<BenchModel>& models, const std::string& device, Precision precision, int iters) {
+  using Source = MapSpec::Source;
+  const std::vector<std::pair<std::string, Source>> methods = {
+      {"rollout", Source::Rollout},   {"grad-rollout", Source::GradRollout}, {"chefer", Source::Chefer},
+      {"occlusion", Source::Occlusion}, {"similarity", Source::Similarity},  {"token-norms", Source::TokenNorm},
+      {"pca", Source::Pca}};
+  for (const BenchModel& m : models) {
+    const InferenceSession session(m.loaded, {device, precision});
+    const Analyzer analyzer(session);
+    const PreparedImage image = prepare_image(flow_image(), session.preprocessor());
+    const ViTMSNConfig& c = session.model().config();
+    LinearHead head;
+    head.classes = {"a", "b"};
+    head.dim = static_cast<int>(c.hidden_size);
+    const at::Tensor w = at::randn({2, c.hidden_size}, at::TensorOptions().dtype(at::kFloat));
+    head.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    const PatchMask none(static_cast<int>(c.grid_size()), static_cast<int>(c.grid_size()));
+    std::map<std::string, std::vector<double>> ms;
+    for (int round = -1; round < iters; ++round) {  // round -1 warms up
+      auto t = Clock::now();
+      const auto state = analyzer.forward(image, none, MaskMode::DropTokens);
+      if (round >= 0) ms["forward"].push_back(ms_since(t));
+      for (const auto& [name, source] : methods) {
+        MapSpec spec;
+        spec.source = source;
+        spec.target = {PredictionSource::FewShot, 1};
+        t = Clock::now();
+        analyzer.patch_map(*state, spec, head);
+        if (round >= 0) ms[name].push_back(ms_since(t));
+      }
+      t = Clock::now();
+      analyzer.attention_distance(*state);
+      if (round >= 0) ms["distance"].push_back(ms_since(t));
+    }
+    const double forward = front_end::median(ms["forward"]);
+    std::cout << m.name << ", " << to_string(precision) << ", " << session.device_name() << ", " << c.num_patches() << " patches, "
+              << iters << " rounds (median ms, and in forward passes of the same image):\n";
+    for (const std::string name : {"forward", "rollout", "grad-rollout", "chefer", "occlusion", "similarity", "token-norms", "pca", "distance"}) {
+      const double med = front_end::median(ms[name]);
+      std::cout << "  " << name << std::string(14 - name.size(), ' ') << fmt(med, "%9.1f") << " ms  " << fmt(med / forward, "%7.2f") << "x\n";
+    }
+  }
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"msnlens-bench: engine latency beside PyTorch eager, same weights, same inputs"};
   std::string model_path, device = "cpu", json_out, python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
@@ -421,7 +469,7 @@ int run(int argc, char** argv) {
   std::string flow_model, precision = "auto";
   int warmup = 3, iters = 20, flow_edits = 5;
   bool cli_rss = false;
-  bool no_reference = false, full = false, profile = false, profile_maps = false;
+  bool no_reference = false, full = false, profile = false, profile_maps = false, explain = false;
   int gui_clicks = 30;
   std::string graphs = "both";
   app.add_option("--model", model_path, "also benchmark this checkpoint");
@@ -439,6 +487,7 @@ int run(int argc, char** argv) {
   app.add_flag("--no-reference", no_reference, "skip the PyTorch eager reference");
   app.add_flag("--full", full, "every combination instead of the standard cases");
   app.add_flag("--profile", profile, "only print where a batch-1 forward spends its time, per operator");
+  app.add_flag("--explain", explain, "only time each explanation map (--models; fastest precision unless --precision)");
   app.add_flag("--profile-maps", profile_maps, "--profile a forward that returns every attention map");
   app.add_option("--cuda-graphs", graphs, "on CUDA: on, off or both (--shapes: on or off)")->check(CLI::IsMember({"on", "off", "both"}));
   app.add_option("--gui-clicks", gui_clicks, "patch toggles for the app's click-to-repaint measure (0: skip)");
@@ -465,6 +514,12 @@ int run(int argc, char** argv) {
   const Precision fast = default_precision(dev);
   if (profile) {
     for (const auto& m : bench_models) print_profile(m, device, fast, warmup, iters, profile_maps);
+    remove_scratch(dir);
+    return 0;
+  }
+  if (explain) {
+    const std::optional<Precision> chosen = parse_precision_option(precision);
+    run_explain(bench_models, device, chosen.value_or(fast), iters);
     remove_scratch(dir);
     return 0;
   }
