@@ -58,7 +58,7 @@ if(NOT TARGET msnlens_opencv)
 endif()
 
 # Qt 6 for the desktop app and the tests (Qt Test). Optional for engine-only builds.
-find_package(Qt6 QUIET COMPONENTS Core Gui Widgets Test Charts Concurrent)
+find_package(Qt6 QUIET COMPONENTS Core Gui Widgets Test Charts Concurrent Svg)
 if(NOT Qt6_FOUND)
-  message(STATUS "Qt 6 not found: building the engine and CLI only")
+  message(STATUS "Qt 6 (with Charts and Svg) not found: building the engine and CLI only")
 endif()

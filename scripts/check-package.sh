@@ -15,7 +15,7 @@ echo "package: $DEB ($(du -h "$DEB" | cut -f1))"
 
 depends=$(dpkg-deb -f "$DEB" Depends)
 echo "Depends: $depends"
-for want in libqt6widgets6 libqt6charts6 libtorch libopencv-imgcodecs libopenblas0; do
+for want in libqt6widgets6 libqt6charts6 libqt6svg6 libtorch libopencv-imgcodecs libopenblas0; do
   grep -q "$want" <<<"$depends" || { echo "Depends lacks $want"; exit 1; }
 done
 

@@ -13,9 +13,11 @@ packages=(
   # the engine's Qt-free test suites
   libgtest-dev
   # desktop app and its tests
-  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
+  qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev
   # running the window headless and taking screenshots
   xvfb xauth imagemagick
+  # the figure export's tests open its SVG and PDF with real converters
+  librsvg2-bin poppler-utils
   # pretraining data for the bundled model and its tests (MIT licensed)
   dataset-fashion-mnist
   # the .deb (CPack runs dpkg-shlibdeps) and the check of its desktop entry

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QListView>
 #include <QMimeData>
+#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -15,10 +16,12 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QXmlStreamReader>
 #include <QtTest>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "analysis/masking_response.h"
@@ -29,6 +32,8 @@
 #include "ui/attention_panel.h"
 #include "ui/class_list.h"
 #include "ui/classes_panel.h"
+#include "ui/figure_export.h"
+#include "ui/heatmap.h"
 #include "ui/image_canvas.h"
 #include "ui/lens_panel.h"
 #include "ui/main_window.h"
@@ -58,6 +63,48 @@ void drop(QWidget* target, const QList<QUrl>& urls) {
 
 QImage canvasPixels(MainWindow& w) { return w.canvas()->grab().toImage(); }
 
+// Runs one of the converters the exported figures are opened with; "" when it succeeded.
+QString convert(const QString& program, const QStringList& args) {
+  QProcess p;
+  p.start(program, args);
+  if (!p.waitForStarted()) return program + " did not start (scripts/install-deps.sh installs it): " + p.errorString();
+  if (!p.waitForFinished(kTimeoutMs) || p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0)
+    return program + " failed: " + QString::fromLocal8Bit(p.readAllStandardError());
+  return {};
+}
+
+// Where the centre of a patch of `figure` lands in a rendering of the whole figure at any size.
+QPoint patchPixel(const Figure& figure, int patch, const QImage& rendering) {
+  const QPointF centre = figure_patch_rect(figure, patch).center();
+  const QSize size = figure_size(figure);
+  return QPointF(centre.x() * rendering.width() / size.width(), centre.y() * rendering.height() / size.height()).toPoint();
+}
+
+// Every patch `maps` has a value for shows the canvas's colour for it at its centre (the map
+// drawn opaque) in `rendering` of `figure`; "" when they all do.
+QString heatColoursAt(const Figure& figure, const ViewMaps& maps, Colormap colormap, const QImage& rendering, const char* what) {
+  const int rows = figure.heat.height(), cols = figure.heat.width();
+  const QImage expected = heatmap_image(display_values(maps), cols, rows, colormap, map_channels(maps.request.map.source));
+  int checked = 0;
+  for (int p = 0; p < rows * cols; ++p) {
+    const QColor want = expected.pixelColor(p % cols, p / cols);
+    if (want.alpha() == 0) continue;  // no value: the photo shows
+    const QColor got = rendering.pixelColor(patchPixel(figure, p, rendering));
+    if (std::abs(got.red() - want.red()) > 8 || std::abs(got.green() - want.green()) > 8 || std::abs(got.blue() - want.blue()) > 8)
+      return QString("%1: patch %2 is %3, its heat colour %4").arg(what).arg(p).arg(got.name(), want.name());
+    ++checked;
+  }
+  return checked > 0 ? QString() : QString("%1: no patch with a value").arg(what);
+}
+
+// Distinct colours of an image: a blank or uniform rasterisation has one.
+int distinctColours(const QImage& image) {
+  QSet<QRgb> colours;
+  for (int y = 0; y < image.height(); y += 2)
+    for (int x = 0; x < image.width(); x += 2) colours.insert(image.pixel(x, y));
+  return static_cast<int>(colours.size());
+}
+
 // The window's widget with this objectName: tests never look widgets up by their text.
 template <class Widget>
 Widget* named(const MainWindow& w, const char* name) {
@@ -86,6 +133,7 @@ class AppTest : public QObject {
   void prototypes_without_classifier();
   void few_shot_classes_from_examples();
   void depth_lens_ends_at_the_output();
+  void figure_and_map_export_open_in_other_tools();
   void randomized_interaction_ends_in_a_fresh_state();
 
  private:
@@ -380,6 +428,131 @@ void AppTest::depth_lens_ends_at_the_output() {
   QCOMPARE(table->rowCount(), 2);
   QCOMPARE(table->item(1, 1)->text(), QString("tabby cat"));
   QCOMPARE(table->item(1, 3)->text(), QString("1.000"));
+}
+
+// File ▸ Export: the figure as PNG, SVG and PDF, each opened by a real reader (Qt's PNG decoder,
+// an XML parser, rsvg-convert, pdftoppm) and checked for the canvas's colour on every patch;
+// the raw map as .npy and .csv, read back value by value; PCA's three channels likewise.
+void AppTest::figure_and_map_export_open_in_other_tools() {
+  openDefault();
+  named<QSlider>(*window_, "opacitySlider")->setValue(100);  // patch centres show the colours themselves
+  QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(20));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->masked, kTimeoutMs);
+  const ViewMapsPtr maps = window_->shownMaps();
+  const Colormap colormap = window_->tabs()->attention()->colormap();
+  const std::optional<Figure> figure = window_->figure();
+  QVERIFY(figure.has_value());
+  QCOMPARE(figure->title, QString("chelsea.png \u00b7 attention, layer 2 of 2 \u00b7 mean of heads \u00b7 CLS query \u00b7 "
+                                  "masked: 1 of 196 patches, drop tokens (MSN)"));
+  QCOMPARE(figure->heat.size(), QSize(14, 14));
+  const int finite = static_cast<int>(std::count_if(maps->map.begin(), maps->map.end(), [](float v) { return std::isfinite(v); }));
+  QCOMPARE(finite, 195);  // patch 20's token was dropped
+  QVERIFY(figure->range && figure->range->first < figure->range->second);
+  const QTemporaryDir out;
+
+  // PNG: twice the figure's size, the heat map on its patches.
+  QVERIFY2(window_->exportFigure(out.filePath("figure.png")), qPrintable(window_->errorText()));
+  const QImage png(out.filePath("figure.png"));
+  QCOMPARE(png.size(), figure_size(*figure) * kFigurePngScale);
+  QString mismatch = heatColoursAt(*figure, *maps, colormap, png, "PNG");
+  QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+
+  // SVG: XML with a rectangle per patch with a value, the photo, the title; rsvg-convert draws it.
+  QVERIFY2(window_->exportFigure(out.filePath("figure.svg")), qPrintable(window_->errorText()));
+  QFile svg(out.filePath("figure.svg"));
+  QVERIFY(svg.open(QIODevice::ReadOnly));
+  QXmlStreamReader xml(&svg);
+  int rects = 0, images = 0;
+  QString text;
+  while (!xml.atEnd()) {
+    if (xml.readNext() != QXmlStreamReader::StartElement) continue;
+    if (xml.name() == QLatin1String("rect")) ++rects;
+    if (xml.name() == QLatin1String("image")) ++images;
+    if (xml.name() == QLatin1String("text")) text += xml.readElementText(QXmlStreamReader::IncludeChildElements);
+  }
+  QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+  QVERIFY2(rects >= finite, qPrintable(QString("%1 <rect> for %2 patches").arg(rects).arg(finite)));
+  QVERIFY(images >= 1);
+  QVERIFY2(text.contains("chelsea.png"), qPrintable(text));
+  QString error = convert("rsvg-convert", {"--output", out.filePath("svg.png"), out.filePath("figure.svg")});
+  QVERIFY2(error.isEmpty(), qPrintable(error));
+  const QImage from_svg(out.filePath("svg.png"));
+  QVERIFY(!from_svg.isNull());
+  QVERIFY(std::abs(from_svg.width() * 1.0 / from_svg.height() - png.width() * 1.0 / png.height()) < 0.01);
+  QVERIFY(distinctColours(from_svg) > 100);
+  mismatch = heatColoursAt(*figure, *maps, colormap, from_svg, "SVG through rsvg-convert");
+  QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+
+  // PDF: one page the figure's size in points; pdftoppm draws it.
+  auto pdf_pixels = [&](const QString& name) {
+    [&] {
+      QVERIFY2(window_->exportFigure(out.filePath(name + ".pdf")), qPrintable(window_->errorText()));
+      QFile pdf(out.filePath(name + ".pdf"));
+      QVERIFY(pdf.open(QIODevice::ReadOnly));
+      QCOMPARE(pdf.read(5), QByteArray("%PDF-"));
+      const QString failed = convert("pdftoppm", {"-png", "-r", "72", "-singlefile", out.filePath(name + ".pdf"), out.filePath(name)});
+      QVERIFY2(failed.isEmpty(), qPrintable(failed));
+    }();
+    return QImage(out.filePath(name + ".png"));
+  };
+  const QImage from_pdf = pdf_pixels("figure");
+  if (QTest::currentTestFailed()) return;
+  QVERIFY(std::abs(from_pdf.width() - figure_size(*figure).width()) <= 1 && std::abs(from_pdf.height() - figure_size(*figure).height()) <= 1);
+  QVERIFY(distinctColours(from_pdf) > 100);
+  mismatch = heatColoursAt(*figure, *maps, colormap, from_pdf, "PDF through pdftoppm");
+  QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+
+  // The raw map shown, [14, 14], NaN where no token: .npy bit for bit, .csv value for value.
+  auto check_data = [&](const std::vector<float>& map, const std::string& shape, int columns) {
+    QVERIFY(window_->exportMapData(out.filePath("map.npy")));
+    const std::string npy = read_file(out.filePath("map.npy").toStdString());
+    QVERIFY(npy.rfind(std::string("\x93NUMPY\x01\x00", 8), 0) == 0);
+    QVERIFY2(npy.find("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }") == 10, npy.substr(10, 70).c_str());
+    QCOMPARE(npy.size(), 128 + 4 * map.size());
+    QVERIFY(std::memcmp(npy.data() + 128, map.data(), 4 * map.size()) == 0);  // little-endian, as this machine
+    QVERIFY(window_->exportMapData(out.filePath("map.csv")));
+    const QStringList lines = QString::fromStdString(read_file(out.filePath("map.csv").toStdString())).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(static_cast<std::size_t>(lines.size() * columns), map.size());
+    for (int line = 0; line < lines.size(); ++line) {
+      const QStringList cells = lines[line].split(',');
+      QCOMPARE(cells.size(), columns);
+      for (int c = 0; c < columns; ++c) {
+        const float want = map[static_cast<std::size_t>(line * columns + c)];
+        if (std::isnan(want)) QCOMPARE(cells[c], QString("nan"));
+        else QVERIFY2(cells[c].toFloat() == want, qPrintable(cells[c]));  // the shortest form that reads back exactly
+      }
+    }
+  };
+  check_data(maps->map, "(14, 14)", 14);
+  if (QTest::currentTestFailed()) return;
+  QCOMPARE(QString::fromStdString(read_file(out.filePath("map.csv").toStdString())).split('\n')[1].split(',')[6], QString("nan"));  // patch 20
+
+  // PCA: three components per patch as red, green and blue; no colour bar; data [14, 14, 3].
+  auto* source = named<QComboBox>(*window_, "mapSourceCombo");
+  source->setCurrentIndex(source->findData(static_cast<int>(MapSpec::Source::Pca)));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->request.map.source == MapSpec::Source::Pca, kTimeoutMs);
+  const ViewMapsPtr pca = window_->shownMaps();
+  const std::optional<Figure> pca_figure = window_->figure();
+  QVERIFY(pca_figure && !pca_figure->range);
+  QVERIFY2(pca_figure->title.contains("feature PCA, components 1-3 as RGB") && !pca_figure->title.contains("query"),
+           qPrintable(pca_figure->title));
+  mismatch = heatColoursAt(*pca_figure, *pca, colormap, pdf_pixels("pca"), "PCA PDF through pdftoppm");
+  QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+  check_data(pca->map, "(14, 14, 3)", 3);
+  if (QTest::currentTestFailed()) return;
+  // A class map names what it explains: the top prediction.
+  source->setCurrentIndex(source->findData(static_cast<int>(MapSpec::Source::Chefer)));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->request.map.source == MapSpec::Source::Chefer, kTimeoutMs);
+  QVERIFY2(window_->figure()->title.contains("Chefer relevance for tabby cat"), qPrintable(window_->figure()->title));
+
+  // Unknown formats write nothing, and say which file, as an unwritable path does.
+  QVERIFY(!window_->exportFigure(out.filePath("no-such-folder/figure.pdf")));
+  QVERIFY(window_->errorText().contains("no-such-folder/figure.pdf"));
+  QVERIFY(!window_->exportFigure(out.filePath("figure.gif")));
+  QVERIFY(window_->errorText().contains("figure.gif"));
+  QVERIFY(!window_->exportMapData(out.filePath("map.txt")));
+  QVERIFY(window_->errorText().contains("map.txt"));
+  QVERIFY(!QFile::exists(out.filePath("figure.gif")) && !QFile::exists(out.filePath("map.txt")));
 }
 
 // Thousands of seeded random events as a restless user makes them (drops of models and

@@ -137,14 +137,6 @@ void ImageCanvas::paintEvent(QPaintEvent*) {
   drawLayers(painter, imageRect());
 }
 
-QImage ImageCanvas::renderComposite() const {
-  QImage out(image_.size(), QImage::Format_ARGB32_Premultiplied);
-  out.fill(Qt::black);
-  QPainter painter(&out);
-  drawLayers(painter, QRectF(QPointF(0, 0), QSizeF(image_.size())));
-  return out;
-}
-
 void ImageCanvas::mousePressEvent(QMouseEvent* event) {
   last_pos_ = event->position();
   const bool pan = event->button() == Qt::MiddleButton ||

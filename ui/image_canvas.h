@@ -25,14 +25,13 @@ class ImageCanvas : public QWidget {
   const PatchMask& mask() const { return mask_; }
   // Heat map as a cols x rows RGBA image (transparent where there is no value).
   void setOverlay(const QImage& grid);
+  const QImage& overlay() const { return overlay_; }
   void setOverlayOpacity(double opacity);
   void setShowGrid(bool show);
   void setQueryPatch(int patch);  // -1: the CLS token
   int queryPatch() const { return query_patch_; }
   void resetView();
 
-  // The image with overlay, grid and mask drawn at the image's own resolution (export).
-  QImage renderComposite() const;
   // Widget coordinates of a patch centre (tests drive the mouse with these).
   QPoint patchCenter(int patch) const;
   QSize sizeHint() const override { return {720, 560}; }

@@ -22,6 +22,8 @@
 #include <QVBoxLayout>
 
 #include "analysis/attention_maps.h"
+#include "common/error.h"
+#include "common/npy_file.h"
 #include "ui/attention_panel.h"
 #include "ui/busy_indicator.h"
 #include "ui/classes_panel.h"
@@ -205,7 +207,8 @@ void MainWindow::buildMenus() {
   file->addMenu(recent_);
   file->addAction(tr("&Paste Image"), QKeySequence::Paste, this, [this] { handleMimeData(QApplication::clipboard()->mimeData()); });
   file->addSeparator();
-  file->addAction(tr("&Export Overlay PNG…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportOverlay);
+  file->addAction(tr("&Export Figure…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportFigureDialog);
+  file->addAction(tr("Export &Map Data…"), this, &MainWindow::exportMapDataDialog);
   file->addAction(tr("Export &Report JSON…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this, &MainWindow::exportReport);
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -602,10 +605,84 @@ QJsonObject MainWindow::report() const {
   return r;
 }
 
-void MainWindow::exportOverlay() {
+std::optional<Figure> MainWindow::figure() const {
+  // The maps the canvas's heat map was drawn from (maybe still those of the previous settings,
+  // until the new ones arrive): title, colour bar and data describe them, so they always say
+  // what the figure shows.
+  const ImageState* s = current();
+  const ViewMapsPtr& maps = std::get<0>(drawn_);
+  const QImage& heat = canvas_->overlay();
+  if (!s || s->image.isNull() || !maps || heat.size() != QSize(info_.grid_cols, info_.grid_rows)) return std::nullopt;
+  const MapSpec& spec = maps->request.map;
+  Figure f;
+  f.image = s->image;
+  f.heat = heat;
+  f.mask = canvas_->mask();
+  f.query_patch = uses_query(spec.source) ? spec.query_patch : -1;
+  f.opacity = tabs_->attention()->opacity();
+  f.grid = tabs_->attention()->showGrid();
+  f.colormap = std::get<2>(drawn_);
+  f.range = colour_bar_range(*maps);
+  const QString target = spec.target.source == PredictionSource::None ? QString()
+                                                                      : QString::fromStdString(predictor_.label(spec.target.source, spec.target.index));
+  f.title = figure_title(s->name, *maps, info_.grid_cols, target);
+  return f;
+}
+
+bool MainWindow::exportFigure(const QString& path) {
+  const std::optional<Figure> f = figure();
+  const QString error = f ? save_figure(*f, path) : tr("no heat map shown yet");
+  if (!error.isEmpty()) showError(tr("Could not export the figure: %1").arg(error));
+  return error.isEmpty();
+}
+
+bool MainWindow::exportMapData(const QString& path) {
+  const ViewMapsPtr& maps = std::get<0>(drawn_);  // those of the figure
+  const QString format = QFileInfo(path).suffix().toLower();
+  QString error;
+  if (!figure()) {
+    error = tr("no heat map shown yet");
+  } else if (format != "npy" && format != "csv") {
+    error = tr("%1: unknown map format (.npy or .csv)").arg(path);
+  } else {
+    std::vector<std::size_t> shape = {static_cast<std::size_t>(info_.grid_rows), static_cast<std::size_t>(info_.grid_cols)};
+    if (const int channels = map_channels(maps->request.map.source); channels > 1) shape.push_back(static_cast<std::size_t>(channels));
+    try {
+      if (format == "npy") write_npy(path.toStdString(), maps->map, shape);
+      else write_csv(path.toStdString(), maps->map, shape);
+    } catch (const Error& e) {
+      error = QString::fromStdString(e.what());
+    }
+  }
+  if (!error.isEmpty()) showError(tr("Could not export the map: %1").arg(error));
+  return error.isEmpty();
+}
+
+namespace {
+
+// The path with the chosen filter's extension when the user typed none ("PNG image (*.png)").
+QString with_suffix(const QString& path, const QString& filter) {
+  if (path.isEmpty() || !QFileInfo(path).suffix().isEmpty()) return path;
+  const qsizetype star = filter.indexOf("*.");
+  return star < 0 ? path : path + filter.mid(star + 1, filter.indexOf(')', star) - star - 1);
+}
+
+}  // namespace
+
+void MainWindow::exportFigureDialog() {
   if (!current()) return;
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export overlay"), current()->name + "-overlay.png", tr("PNG (*.png)"));
-  if (!path.isEmpty() && !canvas_->renderComposite().save(path)) showError(tr("Could not write %1").arg(path));
+  QString filter;
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), QFileInfo(current()->name).completeBaseName() + "-figure.pdf",
+                                                    tr("PDF, vector (*.pdf);;SVG, vector (*.svg);;PNG image (*.png)"), &filter);
+  if (!path.isEmpty()) exportFigure(with_suffix(path, filter));
+}
+
+void MainWindow::exportMapDataDialog() {
+  if (!current()) return;
+  QString filter;
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export map data"), QFileInfo(current()->name).completeBaseName() + "-map.npy",
+                                                    tr("NumPy array (*.npy);;CSV (*.csv)"), &filter);
+  if (!path.isEmpty()) exportMapData(with_suffix(path, filter));
 }
 
 void MainWindow::exportReport() {

@@ -15,6 +15,7 @@
 
 #include "analysis/predictions.h"
 #include "imaging/colormap.h"
+#include "ui/figure_export.h"
 #include "ui/view_types.h"
 
 class QJsonObject;
@@ -72,6 +73,14 @@ class MainWindow : public QMainWindow {
   const std::vector<double>& clickToRepaintMs() const { return click_latencies_; }
   const std::vector<double>& editToResultMs() const { return result_latencies_; }
   QJsonObject report() const;
+  // The canvas's view as a figure (nullopt before its first map).
+  std::optional<Figure> figure() const;
+  // File ▸ Export without the dialog: the figure as .png, .svg or .pdf, and the raw map shown
+  // (ViewMaps::map: [grid rows, grid cols], PCA [grid rows, grid cols, 3]; NaN where the model
+  // saw no token) as .npy or .csv, as the extension says. False, with the error shown, when
+  // nothing was written.
+  bool exportFigure(const QString& path);
+  bool exportMapData(const QString& path);
 
  Q_SIGNALS:
   void modelReady();
@@ -116,7 +125,8 @@ class MainWindow : public QMainWindow {
   void requestMissingView();  // asks the worker for desiredView() unless it is shown or asked for
   void refreshResponse();
   void finishClickMeasure();
-  void exportOverlay();
+  void exportFigureDialog();
+  void exportMapDataDialog();
   void exportReport();
 
   // Worker results
