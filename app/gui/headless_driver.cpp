@@ -45,10 +45,19 @@ HeadlessDriver::HeadlessDriver(MainWindow& window, QObject* parent) : QObject(pa
 
 void HeadlessDriver::takeScreenshot(const QString& path, const QString& view) {
   screenshot_path_ = path;
+  showView(view);
+}
+
+void HeadlessDriver::exportFigure(const QString& path, const QString& view) {
+  figure_path_ = path;
+  showView(view);
+}
+
+void HeadlessDriver::showView(const QString& view) {
+  if (view_.isEmpty()) connect(&window_, &MainWindow::failed, this, &fail);  // once for both captures
   view_ = view;
   for (const View& v : kViews)
     if (view == QLatin1String(v.name)) window_.tabs()->showTab(v.tab);
-  connect(&window_, &MainWindow::failed, this, &fail);
 }
 
 void HeadlessDriver::benchmarkClicks(int clicks) { clicks_ = clicks; }
@@ -68,7 +77,7 @@ void HeadlessDriver::advance() {
     }
     return;
   }
-  if (screenshot_path_.isEmpty()) return;
+  if (screenshot_path_.isEmpty() && figure_path_.isEmpty()) return;
   // Every thumbnail shows its top-1 before the window is grabbed.
   if (!window_.allBaselines()) return;
   if (view_ == "masking" && !mask_applied_) {
@@ -85,13 +94,19 @@ void HeadlessDriver::advance() {
     }
     if (window_.sweepRunning() || window_.tabs()->sweep()->result().points.empty()) return;
   }
+  bool ok = true;
+  if (!figure_path_.isEmpty()) {  // drawn from the maps shown, which are current now
+    ok = window_.exportFigure(figure_path_);
+    if (!ok) std::fprintf(stderr, "msnlens: %s\n", qPrintable(window_.errorText()));
+    figure_path_.clear();
+  }
   const QString path = screenshot_path_;
   screenshot_path_.clear();
   // Let pending paints land, then grab the whole window as a user sees it.
-  QTimer::singleShot(50, this, [this, path] {
-    const bool ok = window_.grab().save(path);
-    if (!ok) std::fprintf(stderr, "msnlens: cannot write screenshot %s\n", qPrintable(path));
-    QApplication::exit(ok ? 0 : 1);
+  QTimer::singleShot(path.isEmpty() ? 0 : 50, this, [this, path, ok] {
+    const bool saved = path.isEmpty() || window_.grab().save(path);
+    if (!saved) std::fprintf(stderr, "msnlens: cannot write screenshot %s\n", qPrintable(path));
+    QApplication::exit(ok && saved ? 0 : 1);
   });
 }
 

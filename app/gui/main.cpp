@@ -1,6 +1,7 @@
 // msnlens: the desktop app.
-//   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [FILE...]
-//           [--screenshot FILE [--view attention|heads|masking|sweep|classes|lens]] [--benchmark-clicks N]
+//   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [FILE...] [--show METHOD]
+//           [--screenshot FILE] [--export-figure FILE.png|svg|pdf] [--view attention|heads|masking|sweep|classes|lens]
+//           [--benchmark-clicks N]
 // Without a model (--model, or a checkpoint among the files) it opens the bundled one, and
 // without any files the bundled example images too.
 
@@ -76,17 +77,19 @@ int main(int argc, char** argv) {
   const QCommandLineOption device("device", "auto, cpu or cuda.", "DEVICE");
   const QCommandLineOption precision("precision", "auto, fp32, bf16 or fp16.", "PRECISION");
   const QCommandLineOption screenshot("screenshot", "Save a screenshot once the first result shows, then exit.", "FILE");
-  const QCommandLineOption view("view", "With --screenshot: attention, heads, masking, sweep, classes or lens.", "VIEW", "attention");
+  const QCommandLineOption figure("export-figure", "Save the canvas's figure (.png, .svg or .pdf) once the first result shows, then exit.", "FILE");
+  const QCommandLineOption view("view", "With --screenshot or --export-figure: attention, heads, masking, sweep, classes or lens.", "VIEW", "attention");
   const QCommandLineOption clicks("benchmark-clicks", "Toggle N patches, print click-to-repaint p50/p95, exit.", "N");
   const QCommandLineOption demo("demo", "Label the model as a bundled test checkpoint.");
   const QCommandLineOption show("show", "The map on the image: attention, rollout, grad-rollout, chefer, occlusion, similarity, "
                                         "token-norms or pca.", "METHOD", "attention");
-  cli.addOptions({model, device, precision, screenshot, view, clicks, demo, show});
+  cli.addOptions({model, device, precision, screenshot, figure, view, clicks, demo, show});
   cli.addPositionalArgument("files", "Images to open; a model folder or checkpoint among them loads as the model.", "[FILE...]");
   cli.process(app);
 
   const QStringList views = msnlens::HeadlessDriver::views();
-  if (cli.isSet(screenshot) && !views.contains(cli.value(view))) {
+  const bool capture = cli.isSet(screenshot) || cli.isSet(figure);
+  if (capture && !views.contains(cli.value(view))) {
     std::fprintf(stderr, "msnlens: --view must be one of %s\n", qPrintable(views.join(", ")));
     return 2;
   }
@@ -98,8 +101,8 @@ int main(int argc, char** argv) {
   QString model_path = cli.isSet(model) ? QFileInfo(cli.value(model)).absoluteFilePath() : QString();
   if (model_path.isEmpty() && !files_name_a_model && !bundled.isEmpty()) model_path = bundled + "/models/msn-fmnist";
   const QStringList images = files.isEmpty() && !cli.isSet(model) ? bundled_images(bundled) : QStringList();
-  if ((cli.isSet(screenshot) || cli.isSet(clicks)) && ((model_path.isEmpty() && !files_name_a_model) || (files.isEmpty() && images.isEmpty()))) {
-    std::fprintf(stderr, "msnlens: --screenshot and --benchmark-clicks need a model and an image (none bundled here)\n");
+  if ((capture || cli.isSet(clicks)) && ((model_path.isEmpty() && !files_name_a_model) || (files.isEmpty() && images.isEmpty()))) {
+    std::fprintf(stderr, "msnlens: --screenshot, --export-figure and --benchmark-clicks need a model and an image (none bundled here)\n");
     return 2;
   }
 
@@ -115,8 +118,9 @@ int main(int argc, char** argv) {
     window.setDevice(cli.value(device).isEmpty() ? "auto" : cli.value(device),
                      cli.value(precision).isEmpty() ? "auto" : cli.value(precision));
   std::unique_ptr<msnlens::HeadlessDriver> driver;
-  if (cli.isSet(screenshot) || cli.isSet(clicks)) driver = std::make_unique<msnlens::HeadlessDriver>(window);
+  if (capture || cli.isSet(clicks)) driver = std::make_unique<msnlens::HeadlessDriver>(window);
   if (cli.isSet(screenshot)) driver->takeScreenshot(cli.value(screenshot), cli.value(view));
+  if (cli.isSet(figure)) driver->exportFigure(cli.value(figure), cli.value(view));
   if (cli.isSet(clicks)) driver->benchmarkClicks(cli.value(clicks).toInt());
   window.show();
   if (!model_path.isEmpty()) {
