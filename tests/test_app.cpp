@@ -127,6 +127,7 @@ class AppTest : public QObject {
   void clicking_patches_runs_the_masked_view();
   void layer_and_head_change_the_heat_map();
   void explanations_show_under_show_and_target();
+  void a_second_model_answers_beside_the_first();
   void sweep_leaves_the_ui_responsive();
   void corrupt_files_keep_the_previous_state();
   void masking_modes_follow_the_checkpoint();
@@ -280,6 +281,30 @@ void AppTest::explanations_show_under_show_and_target() {
   QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->distance.size() == 6, kTimeoutMs);
   for (const float d : window_->shownMaps()->distance) QVERIFY(d > 0.0f && d < 224.0f * 1.5f);
   QVERIFY(window_->report()["view"].toObject()["method"].toString() == "token-norms");
+}
+
+void AppTest::a_second_model_answers_beside_the_first() {
+  openDefault();
+  window_->tabs()->showTab(PanelTabs::Tab::Compare);
+  window_->loadCompareModel(data("models/tiny224-base-bin"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->compareShown() && window_->compareShown()->maps && window_->viewCurrent(), kTimeoutMs);
+  QCOMPARE(window_->compareShown()->maps->map.size(), std::size_t{196});
+  QVERIFY(window_->compareShown()->note.isEmpty());
+  // Another model's weights: another map for the same image.
+  QVERIFY(window_->compareShown()->maps->map != window_->shownMaps()->map);
+  QVERIFY(named<QLabel>(*window_, "compareResponse")->text().contains("ranks nothing"));  // a backbone
+  // A click on its canvas masks the shared image; both models answer the masked view.
+  ImageCanvas* theirs = named<ImageCanvas>(*window_, "compareCanvas");
+  QTest::mouseClick(theirs, Qt::LeftButton, Qt::NoModifier, theirs->patchCenter(20));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() && window_->maskedResult()->mask.masked(20), kTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->compareShown()->masked &&
+                               window_->compareShown()->masked->mask == window_->maskedResult()->mask, kTimeoutMs);
+  QVERIFY(named<QLabel>(*window_, "compareResponse")->text().contains("CLS cosine"));
+  // Class maps on it explain its own top prediction; without one it says why.
+  named<QComboBox>(*window_, "mapSourceCombo")->setCurrentIndex(named<QComboBox>(*window_, "mapSourceCombo")->findData(static_cast<int>(MapSpec::Source::Chefer)));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->compareShown()->note.contains("pick a classifier label"), kTimeoutMs);
+  window_->loadCompareModel({});
+  QTRY_VERIFY_WITH_TIMEOUT(!window_->compareShown(), kTimeoutMs);
 }
 
 void AppTest::sweep_leaves_the_ui_responsive() {

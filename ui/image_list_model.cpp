@@ -116,4 +116,8 @@ void ImageListModel::resetResults(int grid_rows, int grid_cols) {
   }
 }
 
+void ImageListModel::forgetComparisons() {
+  for (ImageState& s : images_) s.compare.reset();
+}
+
 }  // namespace msnlens

@@ -21,6 +21,7 @@ struct ImageState {
   PatchMask mask;
   ViewSummaryPtr baseline, masked;  // masked: for `mask`, once it has run
   ViewMapsPtr maps;                 // the latest maps of this image
+  std::shared_ptr<const CompareResult> compare;  // the comparison model's, with `maps`
 };
 
 class ImageListModel : public QAbstractListModel {
@@ -52,6 +53,8 @@ class ImageListModel : public QAbstractListModel {
   void updateCaptions(const Predictor& predictor, PredictionSource source);
   // A new model: every image unmasked on its grid, without results.
   void resetResults(int grid_rows, int grid_cols);
+  // Another comparison model (or none): its results go.
+  void forgetComparisons();
   int rowOf(quint64 id) const;
   quint64 idAt(int row) const { return images_[static_cast<std::size_t>(row)].id; }
 

@@ -95,8 +95,32 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, cons
   else emitFewShot();
 }
 
+void InferenceWorker::loadCompareModel(const QString& path, const QString& device, const QString& precision) {
+  if (path.isEmpty()) {
+    compare_.reset();
+    Q_EMIT compareLoaded(ModelInfo{}, LinearHead{});
+    return;
+  }
+  const Busy busy(this);
+  try {
+    auto bench = std::make_unique<Workbench>();
+    WorkbenchOptions options;
+    options.device = device.toStdString();
+    options.precision = precision.toStdString();
+    const ModelDescription d = bench->load_model(path.toStdString(), options);
+    if (const std::string shipped = Workbench::shipped_few_shot(path.toStdString()); !shipped.empty()) bench->load_few_shot(shipped);
+    for (const auto& [id, image] : images_) bench->add_image(id, image);
+    compare_ = std::move(bench);
+    Q_EMIT compareLoaded(to_model_info(d, false), compare_->few_shot());
+  } catch (const std::exception& e) {
+    Q_EMIT compareFailed(message_of(e));
+  }
+}
+
 void InferenceWorker::storeImage(quint64 id, RgbImage rgb, const QString& name) {
   const QImage shown = to_qimage(rgb);
+  if (compare_) compare_->add_image(id, rgb);
+  images_[id] = rgb;
   bench_->add_image(id, std::move(rgb));
   Q_EMIT imageDecoded(id, shown, name);
 }
@@ -179,11 +203,41 @@ void InferenceWorker::runView(const Pending& pending) {
     };
     result.maps = std::make_shared<const ViewMaps>(bench_->maps(r.image_id, masked_shown ? r.mask : PatchMask(), r.mode, r.maps, progress));
     if (superseded) return;  // the newer request is already queued
+    if (compare_ && compare_->has_image(r.image_id)) result.compare = runCompare(r);
     result.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - pending.asked).count();
     Q_EMIT viewReady(result);
   } catch (const std::exception& e) {
     Q_EMIT failed(message_of(e));
   }
+}
+
+std::shared_ptr<const CompareResult> InferenceWorker::runCompare(const ViewRequest& r) {
+  auto out = std::make_shared<CompareResult>();
+  try {
+    const ModelDescription& d = compare_->model();
+    MapRequest maps;  // the canvas map only
+    maps.map = r.maps.map;
+    PatchMask mask = r.mask;
+    if (mask.rows() != d.grid_rows || mask.cols() != d.grid_cols) {
+      if (mask.any()) out->note = tr("Its %1 × %2 patch grid differs from the first model's: shown unmasked.").arg(d.grid_rows).arg(d.grid_cols);
+      mask = PatchMask(d.grid_rows, d.grid_cols);
+      maps.map.query_patch = -1;
+    }
+    out->unmasked = compare_->view(r.image_id, {}, r.mode);
+    if (mask.any()) out->masked = compare_->view(r.image_id, mask, r.mode);
+    if (uses_target(maps.map.source)) {
+      // Its own top prediction: the first model's classes need not exist here.
+      const Predictor predictor = compare_->predictor();
+      const PredictionSource source = predictor.preferred();
+      const std::optional<Scored> top = source == PredictionSource::None ? std::nullopt : predictor.top1(*out->unmasked, source);
+      maps.map.target = top ? ExplainTarget{source, top->index} : ExplainTarget{};
+    }
+    const bool masked_shown = r.show_masked && mask.any();
+    out->maps = std::make_shared<const ViewMaps>(compare_->maps(r.image_id, masked_shown ? mask : PatchMask(), r.mode, maps));
+  } catch (const std::exception& e) {
+    out->note = message_of(e);
+  }
+  return out;
 }
 
 void InferenceWorker::maskByMap(quint64 id, const MapSpec& map, double ratio, bool most) {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,9 @@ class InferenceWorker : public QObject {
   // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16. `demo` marks bundled test
   // checkpoints so the window can say so.
   void loadModel(const QString& path, const QString& device, const QString& precision, bool demo);
+  // A second model beside the first (an empty path closes it): every view request then also
+  // runs on it, in ViewResult::compare.
+  void loadCompareModel(const QString& path, const QString& device, const QString& precision);
   void addImageFile(quint64 id, const QString& path);
   void addImageData(quint64 id, const QByteArray& encoded, const QString& name);
   void addImage(quint64 id, const QImage& image, const QString& name);
@@ -55,6 +59,9 @@ class InferenceWorker : public QObject {
  Q_SIGNALS:
   void modelLoaded(const msnlens::ModelInfo& info);
   void modelFailed(const QString& message);
+  // The comparison model and the few-shot classes shipped with it (info.path empty: closed).
+  void compareLoaded(const msnlens::ModelInfo& info, const msnlens::LinearHead& few_shot);
+  void compareFailed(const QString& message);
   void imageDecoded(quint64 id, const QImage& image, const QString& name);
   void imageFailed(quint64 id, const QString& message);
   void baselineReady(const msnlens::ViewSummaryPtr& summary);
@@ -76,11 +83,13 @@ class InferenceWorker : public QObject {
 
   void processPending();
   void runView(const Pending& pending);
+  std::shared_ptr<const CompareResult> runCompare(const ViewRequest& request);
   void runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket);
   void storeImage(quint64 id, RgbImage rgb, const QString& name);
   void emitFewShot();
 
-  std::unique_ptr<Workbench> bench_;
+  std::unique_ptr<Workbench> bench_, compare_;
+  std::map<quint64, RgbImage> images_;  // for a comparison model loaded later
   QString model_path_;
   std::mutex pending_mutex_;
   std::optional<Pending> pending_;

@@ -10,6 +10,7 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QTabBar>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -27,6 +28,7 @@
 #include "ui/attention_panel.h"
 #include "ui/busy_indicator.h"
 #include "ui/classes_panel.h"
+#include "ui/compare_panel.h"
 #include "ui/dropped_data.h"
 #include "ui/error_banner.h"
 #include "ui/heads_panel.h"
@@ -103,6 +105,19 @@ void MainWindow::buildUi() {
   connect(attention, &AttentionPanel::opacityChanged, canvas_, &ImageCanvas::setOverlayOpacity);
   connect(attention, &AttentionPanel::gridToggled, canvas_, &ImageCanvas::setShowGrid);
   connect(tabs_->heads(), &HeadsPanel::headPicked, attention, &AttentionPanel::selectHead);
+  // The comparison canvas edits the same mask and query.
+  ImageCanvas* compare_canvas = tabs_->compare()->canvas();
+  connect(compare_canvas, &ImageCanvas::maskEdited, this, &MainWindow::applyMask);
+  connect(compare_canvas, &ImageCanvas::queryPatchPicked, this, [this](int patch) {
+    canvas_->setQueryPatch(patch);
+    refreshView();
+  });
+  connect(tabs_->compare(), &ComparePanel::loadRequested, this, [this] {
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Open a model folder to compare with"));
+    if (!path.isEmpty()) loadCompareModel(path);
+  });
+  connect(tabs_->compare(), &ComparePanel::closeRequested, this, [this] { loadCompareModel({}); });
+
   connect(tabs_->masking(), &MaskingPanel::actionRequested, this, &MainWindow::runMaskAction);
   connect(tabs_->masking(), &MaskingPanel::modeChanged, this, [this] {
     if (ImageState* s = current(); s && s->mask.any()) applyMask(s->mask);
@@ -127,7 +142,7 @@ void MainWindow::buildUi() {
   right_layout->addWidget(model_);
   right_layout->addWidget(predictions_);
   right_layout->addWidget(tabs_, 1);
-  right->setMinimumWidth(400);
+  right->setMinimumWidth(std::max(400, tabs_->tabBar()->sizeHint().width() + 8));  // every tab's title shows
 
   auto* splitter = new QSplitter;
   splitter->setObjectName("mainSplitter");
@@ -153,6 +168,18 @@ void MainWindow::connectWorker() {
   // Requests, queued onto the worker's thread (views and sweeps are asked for directly: see
   // InferenceWorker::requestView).
   connect(this, &MainWindow::loadModelRequested, worker_, &InferenceWorker::loadModel);
+  connect(this, &MainWindow::loadCompareRequested, worker_, &InferenceWorker::loadCompareModel);
+  connect(worker_, &InferenceWorker::compareLoaded, this, [this](const ModelInfo& info, const LinearHead& few_shot) {
+    compare_predictor_ = Predictor(info.labels, info.num_prototypes, few_shot);
+    tabs_->compare()->setModel(info, compare_predictor_);
+    images_->forgetComparisons();
+    sent_.reset();  // the current view again, now with the comparison
+    drawn_ = {};
+    refreshView();
+  });
+  connect(worker_, &InferenceWorker::compareFailed, this, [this](const QString& message) {
+    showError(tr("Could not load the comparison model: %1").arg(message));
+  });
   connect(this, &MainWindow::imageFileAdded, worker_, &InferenceWorker::addImageFile);
   connect(this, &MainWindow::imageDataAdded, worker_, &InferenceWorker::addImageData);
   connect(this, &MainWindow::imageAdded, worker_, &InferenceWorker::addImage);
@@ -388,6 +415,7 @@ void MainWindow::onViewReady(const ViewResult& result) {
   state.baseline = result.unmasked;
   if (result.masked && result.masked->mask == state.mask) state.masked = result.masked;  // else superseded by a newer edit
   state.maps = result.maps;
+  state.compare = result.compare;
   if (new_baseline) images_->updateCaptions(predictor_, predictions_->source());
   if (result.unmasked->image_id != current_id_) return;
   if (result.masked) status_latency_->setText(tr("masked %1 ms").arg(result.latency_ms, 0, 'f', 0));
@@ -498,6 +526,15 @@ void MainWindow::runMaskAction(MaskAction action) {
 
 // ---- views --------------------------------------------------------------------------------
 
+void MainWindow::loadCompareModel(const QString& path) {
+  Q_EMIT loadCompareRequested(path.isEmpty() ? QString() : QFileInfo(path).absoluteFilePath(), device_, precision_);
+}
+
+std::shared_ptr<const CompareResult> MainWindow::compareShown() const {
+  const ImageState* s = current();
+  return s && tabs_->compare()->hasModel() ? s->compare : nullptr;
+}
+
 void MainWindow::showMethod(MapSpec::Source source) { tabs_->attention()->setSource(source); }
 
 MapSpec MainWindow::mapSpec() const {
@@ -524,7 +561,7 @@ std::optional<ViewRequest> MainWindow::desiredView() const {
 
 bool MainWindow::mapsCurrent(const ImageState& s) const {
   const std::optional<ViewRequest> want = desiredView();
-  return want && s.maps && answers(*s.maps, *want);
+  return want && s.maps && answers(*s.maps, *want) && (!tabs_->compare()->hasModel() || s.compare);
 }
 
 void MainWindow::requestMissingView() {
@@ -557,6 +594,8 @@ void MainWindow::refreshView() {
                              : QImage());
     tabs_->attention()->showMaps(maps ? s->image : QImage(), maps, spec, info_.grid_rows, info_.grid_cols);
     tabs_->heads()->showMaps(maps, spec, colormap, info_.grid_rows, info_.grid_cols);
+    tabs_->compare()->showResult(s ? s->image : QImage(), s ? s->compare.get() : nullptr, s ? s->mask : PatchMask(),
+                                 canvas_->queryPatch(), colormap, tabs_->attention()->opacity(), tabs_->attention()->showGrid());
   }
   const ViewSummary* unmasked = s ? s->baseline.get() : nullptr;
   predictions_->showScores(predictor_, unmasked, s && s->mask.any() ? s->masked.get() : nullptr,

@@ -50,6 +50,10 @@ class MainWindow : public QMainWindow {
   void showMethod(MapSpec::Source source);
   // `demo`: a bundled test checkpoint, which the title says.
   void loadModel(const QString& path, bool demo = false);
+  // A second model shown beside the first on the Compare tab (empty path: close it).
+  void loadCompareModel(const QString& path);
+  // Its answer for the current view (null without a comparison model or before it arrives).
+  std::shared_ptr<const CompareResult> compareShown() const;
   QList<quint64> addImageFiles(const QStringList& paths);  // their ids
   // Files as a drop brings them (and a file manager's "Open with"): checkpoints and model
   // folders load as the model, everything else opens as an image.
@@ -92,6 +96,7 @@ class MainWindow : public QMainWindow {
 
   // Requests to the worker, queued onto its thread.
   void loadModelRequested(const QString& path, const QString& device, const QString& precision, bool demo);
+  void loadCompareRequested(const QString& path, const QString& device, const QString& precision);
   void imageFileAdded(quint64 id, const QString& path);
   void imageDataAdded(quint64 id, const QByteArray& encoded, const QString& name);
   void imageAdded(quint64 id, const QImage& image, const QString& name);
@@ -149,6 +154,7 @@ class MainWindow : public QMainWindow {
 
   std::optional<ViewRequest> sent_;  // the last request sent to the worker
   std::tuple<ViewMapsPtr, MapSpec, Colormap, qint64> drawn_{};  // what the canvas and grids show
+  Predictor compare_predictor_;  // ranks the comparison model's predictions
 
   // A mask edit is timed from the click until its overlay is painted.
   QElapsedTimer click_timer_;

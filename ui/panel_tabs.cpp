@@ -2,6 +2,7 @@
 
 #include "ui/attention_panel.h"
 #include "ui/classes_panel.h"
+#include "ui/compare_panel.h"
 #include "ui/heads_panel.h"
 #include "ui/lens_panel.h"
 #include "ui/masking_panel.h"
@@ -16,7 +17,8 @@ PanelTabs::PanelTabs(QWidget* parent)
       masking_(new MaskingPanel),
       sweep_(new SweepPanel),
       classes_(new ClassesPanel),
-      lens_(new LensPanel) {
+      lens_(new LensPanel),
+      compare_(new ComparePanel) {
   setUsesScrollButtons(false);  // every tab visible: the panel widens to fit them
   attention_->setObjectName("attentionPanel");
   heads_->setObjectName("headsPanel");
@@ -24,16 +26,18 @@ PanelTabs::PanelTabs(QWidget* parent)
   sweep_->setObjectName("sweepPanel");
   classes_->setObjectName("classesPanel");
   lens_->setObjectName("lensPanel");
+  compare_->setObjectName("comparePanel");
   addTab(attention_, tr("Attention"));
   addTab(heads_, tr("Heads"));
   addTab(masking_, tr("Masking"));
   addTab(sweep_, tr("Sweep"));
   addTab(classes_, tr("Classes"));
   addTab(lens_, tr("Lens"));
+  addTab(compare_, tr("Compare"));
 }
 
 void PanelTabs::showTab(Tab tab) {
-  QWidget* const panels[] = {attention_, heads_, masking_, sweep_, classes_, lens_};  // in Tab's order
+  QWidget* const panels[] = {attention_, heads_, masking_, sweep_, classes_, lens_, compare_};  // in Tab's order
   setCurrentWidget(panels[static_cast<int>(tab)]);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The tabs on the right, one panel each: Attention, Heads, Masking, Sweep, Classes, Lens. Only
+// The tabs on the right, one panel each: Attention, Heads, Masking, Sweep, Classes, Lens,
+// Compare. Only
 // the visible panel's maps are asked of the engine (the overview alone recomputes every
 // layer's attention).
 
@@ -11,6 +12,7 @@ namespace msnlens {
 
 class AttentionPanel;
 class ClassesPanel;
+class ComparePanel;
 class HeadsPanel;
 class LensPanel;
 class MaskingPanel;
@@ -20,7 +22,7 @@ class PanelTabs : public QTabWidget {
   Q_OBJECT
 
  public:
-  enum class Tab { Attention, Heads, Masking, Sweep, Classes, Lens };  // in their order
+  enum class Tab { Attention, Heads, Masking, Sweep, Classes, Lens, Compare };  // in their order
 
   explicit PanelTabs(QWidget* parent = nullptr);
 
@@ -34,6 +36,7 @@ class PanelTabs : public QTabWidget {
   SweepPanel* sweep() const { return sweep_; }
   ClassesPanel* classes() const { return classes_; }
   LensPanel* lens() const { return lens_; }
+  ComparePanel* compare() const { return compare_; }
 
  private:
   AttentionPanel* attention_;
@@ -42,6 +45,7 @@ class PanelTabs : public QTabWidget {
   SweepPanel* sweep_;
   ClassesPanel* classes_;
   LensPanel* lens_;
+  ComparePanel* compare_;
 };
 
 }  // namespace msnlens

@@ -53,10 +53,19 @@ struct ViewRequest {
 // Whether `maps` are what `request` asks to see (same image, maps, and masked view if any).
 bool answers(const ViewMaps& maps, const ViewRequest& request);
 
+// The comparison model's answer to the same request: same image, mask and map (class maps
+// explain its own top prediction). `note` says what had to differ, or why it failed.
+struct CompareResult {
+  ViewSummaryPtr unmasked, masked;
+  ViewMapsPtr maps;
+  QString note;
+};
+
 // The answer to one ViewRequest.
 struct ViewResult {
   ViewSummaryPtr unmasked, masked;  // masked: null when nothing is masked
   ViewMapsPtr maps;                 // of the view shown
+  std::shared_ptr<const CompareResult> compare;  // null without a comparison model
   double latency_ms = 0;            // request to result, in the worker
 };
 

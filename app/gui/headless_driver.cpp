@@ -22,7 +22,8 @@ struct View {
 };
 constexpr View kViews[] = {{"attention", PanelTabs::Tab::Attention}, {"heads", PanelTabs::Tab::Heads},
                            {"masking", PanelTabs::Tab::Masking},     {"sweep", PanelTabs::Tab::Sweep},
-                           {"classes", PanelTabs::Tab::Classes},     {"lens", PanelTabs::Tab::Lens}};
+                           {"classes", PanelTabs::Tab::Classes},     {"lens", PanelTabs::Tab::Lens},
+                           {"compare", PanelTabs::Tab::Compare}};
 
 void fail(const QString& message) {
   std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));
@@ -86,6 +87,7 @@ void HeadlessDriver::advance() {
     return;
   }
   if (view_ == "masking" && !window_.maskedResult()) return;
+  if (view_ == "compare" && !window_.compareShown()) return;
   if (view_ == "sweep") {
     if (!sweep_started_) {
       sweep_started_ = true;

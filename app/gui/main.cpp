@@ -1,6 +1,6 @@
 // msnlens: the desktop app.
 //   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [FILE...] [--show METHOD]
-//           [--screenshot FILE] [--export-figure FILE.png|svg|pdf] [--view attention|heads|masking|sweep|classes|lens]
+//           [--screenshot FILE] [--export-figure FILE.png|svg|pdf] [--view attention|heads|masking|sweep|classes|lens|compare]
 //           [--benchmark-clicks N]
 // Without a model (--model, or a checkpoint among the files) it opens the bundled one, and
 // without any files the bundled example images too.
@@ -78,12 +78,13 @@ int main(int argc, char** argv) {
   const QCommandLineOption precision("precision", "auto, fp32, bf16 or fp16.", "PRECISION");
   const QCommandLineOption screenshot("screenshot", "Save a screenshot once the first result shows, then exit.", "FILE");
   const QCommandLineOption figure("export-figure", "Save the canvas's figure (.png, .svg or .pdf) once the first result shows, then exit.", "FILE");
-  const QCommandLineOption view("view", "With --screenshot or --export-figure: attention, heads, masking, sweep, classes or lens.", "VIEW", "attention");
+  const QCommandLineOption view("view", "With --screenshot or --export-figure: attention, heads, masking, sweep, classes, lens or compare.", "VIEW", "attention");
   const QCommandLineOption clicks("benchmark-clicks", "Toggle N patches, print click-to-repaint p50/p95, exit.", "N");
   const QCommandLineOption demo("demo", "Label the model as a bundled test checkpoint.");
   const QCommandLineOption show("show", "The map on the image: attention, rollout, grad-rollout, chefer, occlusion, similarity, "
                                         "token-norms or pca.", "METHOD", "attention");
-  cli.addOptions({model, device, precision, screenshot, figure, view, clicks, demo, show});
+  const QCommandLineOption compare("compare", "A second model to show beside the first (the Compare tab).", "PATH");
+  cli.addOptions({model, device, precision, screenshot, figure, view, clicks, demo, show, compare});
   cli.addPositionalArgument("files", "Images to open; a model folder or checkpoint among them loads as the model.", "[FILE...]");
   cli.process(app);
 
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
     if (driver) driver->startLoadClock();
     window.loadModel(model_path, cli.isSet(demo));
   }
+  if (cli.isSet(compare)) window.loadCompareModel(cli.value(compare));
   window.openFiles(files);
   window.addImageFiles(images);
   return QApplication::exec();
