@@ -260,12 +260,12 @@ void AppTest::explanations_show_under_show_and_target() {
   };
   // Class maps explain the top prediction (tabby cat, label 0) until another target is picked.
   const QImage top = show(MapSpec::Source::Chefer);
-  QCOMPARE(window_->shownMaps()->request.map.target, (ExplainTarget{PredictionSource::Classifier, 0}));
+  QCOMPARE(window_->shownMaps()->target, (ExplainTarget{PredictionSource::Classifier, 0}));
   QVERIFY(target->isEnabled());
   QVERIFY(target->itemText(0).contains("tabby cat"));
   QCOMPARE(target->count(), 6);  // top prediction + 5 labels
   target->setCurrentIndex(target->findText("espresso"));
-  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->request.map.target.index == 1, kTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->target.index == 1, kTimeoutMs);
   QVERIFY(canvasPixels(*window_) != top);
   // Occlusion covers every patch; PCA has three components per patch; token norms flag outliers
   // (or say none stand out) under the controls.

@@ -142,7 +142,7 @@ void AttentionPanel::setTargets(const Predictor& predictor) {
   target_->setCurrentIndex(std::max(0, target_->findData(previous)));
 }
 
-MapSpec AttentionPanel::mapSpec(int query_patch, const ExplainTarget& top1) const {
+MapSpec AttentionPanel::mapSpec(int query_patch, PredictionSource source) const {
   MapSpec s;
   s.source = static_cast<MapSpec::Source>(source_->currentData().toInt());
   s.layer = layer_->value();
@@ -152,7 +152,7 @@ MapSpec AttentionPanel::mapSpec(int query_patch, const ExplainTarget& top1) cons
   s.head = heads_->currentData(HeadRole).toInt();
   s.query_patch = query_patch;
   s.discard_ratio = static_cast<float>(discard_->value()) / 100.0f;
-  s.target = top1;
+  s.target = {source, -1};
   if (const QVariantList chosen = target_->currentData().toList(); chosen.size() == 2)
     s.target = {static_cast<PredictionSource>(chosen[0].toInt()), chosen[1].toInt()};
   return s;

@@ -35,8 +35,8 @@ class AttentionPanel : public QWidget {
   // A new model: its last layer, heads fused by their mean.
   void setModel(int layers, int heads, int grid_cols);
   // The map these controls select, for the canvas's query patch (-1: the CLS token);
-  // `top1` is what "Top prediction" explains (the current image's).
-  MapSpec mapSpec(int query_patch, const ExplainTarget& top1) const;
+  // "Top prediction" explains the image's top-1 under `source` (the predictions shown).
+  MapSpec mapSpec(int query_patch, PredictionSource source) const;
   // What class-specific maps can explain: the top prediction, then every class the
   // predictor's preferred source ranks (prototypes: the top prediction only).
   void setTargets(const Predictor& predictor);

@@ -225,13 +225,8 @@ std::shared_ptr<const CompareResult> InferenceWorker::runCompare(const ViewReque
     }
     out->unmasked = compare_->view(r.image_id, {}, r.mode);
     if (mask.any()) out->masked = compare_->view(r.image_id, mask, r.mode);
-    if (uses_target(maps.map.source)) {
-      // Its own top prediction: the first model's classes need not exist here.
-      const Predictor predictor = compare_->predictor();
-      const PredictionSource source = predictor.preferred();
-      const std::optional<Scored> top = source == PredictionSource::None ? std::nullopt : predictor.top1(*out->unmasked, source);
-      maps.map.target = top ? ExplainTarget{source, top->index} : ExplainTarget{};
-    }
+    // Class maps explain its own top prediction: the first model's classes need not exist here.
+    maps.map.target.index = -1;
     const bool masked_shown = r.show_masked && mask.any();
     out->maps = std::make_shared<const ViewMaps>(compare_->maps(r.image_id, masked_shown ? mask : PatchMask(), r.mode, maps));
   } catch (const std::exception& e) {

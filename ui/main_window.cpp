@@ -538,13 +538,7 @@ std::shared_ptr<const CompareResult> MainWindow::compareShown() const {
 void MainWindow::showMethod(MapSpec::Source source) { tabs_->attention()->setSource(source); }
 
 MapSpec MainWindow::mapSpec() const {
-  // "Top prediction": the unmasked image's top-1 under the source the predictions show.
-  ExplainTarget top1;
-  const ImageState* s = current();
-  const PredictionSource source = predictions_->source();
-  if (s && s->baseline && source != PredictionSource::None)
-    if (const std::optional<Scored> top = predictor_.top1(*s->baseline, source)) top1 = {source, top->index};
-  return tabs_->attention()->mapSpec(canvas_->queryPatch(), top1);
+  return tabs_->attention()->mapSpec(canvas_->queryPatch(), predictions_->source());
 }
 
 std::optional<ViewRequest> MainWindow::desiredView() const {
@@ -578,11 +572,12 @@ void MainWindow::refreshView() {
   const ImageState* s = current();
   const MapSpec spec = mapSpec();
   const Colormap colormap = tabs_->attention()->colormap();
-  tabs_->attention()->showSpec(spec, spec.target.source == PredictionSource::None
-                                         ? QString()
-                                         : QString::fromStdString(predictor_.label(spec.target.source, spec.target.index)));
-  requestMissingView();
   const ViewMapsPtr maps = s ? s->maps : nullptr;
+  const ExplainTarget explained = maps ? maps->target : ExplainTarget{};
+  tabs_->attention()->showSpec(spec, explained.source == PredictionSource::None
+                                         ? QString()
+                                         : QString::fromStdString(predictor_.label(explained.source, explained.index)));
+  requestMissingView();
   // Redrawn only when the maps or how they are drawn changed: a click asks for a new result
   // first, and repainting the old one meanwhile would take a core from the forward pass.
   const auto drawn = std::make_tuple(maps, spec, colormap, s ? s->image.cacheKey() : 0);

@@ -47,7 +47,7 @@ enum class PredictionSource { Classifier, FewShot, Prototypes, None };
 // moves instead (1 − cosine) and the gradient methods refuse.
 struct ExplainTarget {
   PredictionSource source = PredictionSource::None;
-  int index = 0;
+  int index = 0;  // -1: the unmasked image's top prediction under `source` (Workbench::maps resolves it)
 
   bool operator==(const ExplainTarget& o) const { return source == o.source && index == o.index; }
 };
@@ -128,6 +128,7 @@ struct ViewMaps {
   MapRequest request;
   int layers = 0, heads = 0;
   std::vector<float> map;
+  ExplainTarget target;                       // what a class map explains, resolved
   std::vector<int> outliers;                  // TokenNorm: patches with outlying norms
   std::vector<float> distance;                // [layers * heads], layer-major, in pixels
   std::vector<std::vector<float>> head_maps;  // [heads][patches] of request.map.layer

@@ -262,7 +262,18 @@ ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const
     out.request = request;
     out.layers = m.description.layers;
     out.heads = m.description.heads;
-    out.map = m.map_of(v, request.map, progress);
+    MapSpec spec = request.map;
+    if (uses_target(spec.source) && spec.target.index < 0) {
+      // The unmasked image's top prediction, under the source asked for when this model and
+      // its classes offer it, else under the one they prefer.
+      const Predictor p = predictor();
+      const PredictionSource source = p.offers(spec.target.source) ? spec.target.source : p.preferred();
+      const std::optional<Scored> top =
+          source == PredictionSource::None ? std::nullopt : p.top1(*m.ensure(id, PatchMask(), mode).summary, source);
+      spec.target = top ? ExplainTarget{source, top->index} : ExplainTarget{};
+    }
+    out.target = spec.target;
+    out.map = m.map_of(m.ensure(id, mask, mode), spec, progress);
     if (request.map.source == MapSpec::Source::TokenNorm) out.outliers = high_outliers(out.map);
     if (request.distance) {
       if (m.distance_memo.serial != v.serial) {
