@@ -7,11 +7,11 @@
 #include <iostream>
 
 #include "analysis/predictions.h"
-#include "checkpoint/safetensors.h"
 #include "common/error.h"
 #include "common/npy_file.h"
 #include "engine/workbench.h"
 #include "front_end.h"
+#include "input_tensors.h"
 #include "build_config.h"
 #if MSNLENS_HAVE_IMAGEIO
 #include "imaging/colormap.h"
@@ -129,21 +129,16 @@ void write_result(const fs::path& path, const ExplainArgs& a, const ViewMaps& m,
 
 // --inputs: inputs.pixel_values [1, 3, H, W], and keep_patches or bool_masked_pos as the mask.
 std::pair<PatchMask, MaskMode> add_inputs(Workbench& bench, ImageId id, const std::string& path, const ModelDescription& d) {
-  SafetensorsContent c = read_safetensors(path);
-  auto take = [&](const char* name) {
-    const auto it = c.tensors.find(name);
-    return it == c.tensors.end() ? at::Tensor() : it->second;
-  };
-  const at::Tensor pixels = take("inputs.pixel_values");
-  if (!pixels.defined()) fail(path, "has no tensor \"inputs.pixel_values\"");
+  const InputTensors in = read_input_tensors(path);
+  const at::Tensor& pixels = in.pixel_values;
   if (pixels.dim() != 4 || pixels.size(0) != 1 || pixels.size(1) != 3)
     fail(path, "inputs.pixel_values must be [1, 3, height, width] for explain");
-  if (take("inputs.head_mask").defined()) fail(path, "explain does not apply inputs.head_mask");
-  const at::Tensor chw = pixels[0].to(at::kFloat).contiguous();
+  if (in.head_mask.defined()) fail(path, "explain does not apply inputs.head_mask");
+  const at::Tensor chw = pixels[0].contiguous();
   bench.add_pixels(id, {chw.data_ptr<float>(), chw.data_ptr<float>() + chw.numel()}, static_cast<int>(pixels.size(2)),
                    static_cast<int>(pixels.size(3)));
   PatchMask mask(d.grid_rows, d.grid_cols);
-  const at::Tensor keep = take("inputs.keep_patches"), masked = take("inputs.bool_masked_pos");
+  const at::Tensor &keep = in.keep_patches, &masked = in.bool_masked_pos;
   if (keep.defined()) {
     for (int p = 0; p < mask.size(); ++p) mask.set(p, true);
     const at::Tensor k = keep.to(at::kLong).flatten();
@@ -204,12 +199,8 @@ int run_explain(const ExplainArgs& a) {
   }
 
   Workbench bench;
-  WorkbenchOptions options;
-  options.device = a.device;
-  options.precision = a.precision;
-  options.config_file = a.config;
-  const ModelDescription& d = bench.load_model(a.model, options);
-  const std::string classes = !a.few_shot.empty() || d.has_classifier ? a.few_shot : Workbench::shipped_few_shot(a.model);
+  const ModelDescription& d = bench.load_model(a.model, front_end::workbench_options(a.device, a.precision, a.config));
+  const std::string classes = front_end::few_shot_classes(a.few_shot, a.model, d.has_classifier);
   if (!classes.empty()) bench.load_few_shot(classes);
   const Predictor predictor = bench.predictor();
   MapRequest request;

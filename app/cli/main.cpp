@@ -26,6 +26,7 @@
 #include "common/error.h"
 #include "explain.h"
 #include "front_end.h"
+#include "input_tensors.h"
 #include "startup.h"
 #include "common/json_file.h"
 #include "analysis/predictions.h"
@@ -110,17 +111,11 @@ int run_info(const Args& a) {
 
 // Reads inputs.* tensors (the fixture convention) into pixel values and forward options.
 at::Tensor read_inputs(const std::string& path, ForwardOptions& options) {
-  SafetensorsContent c = read_safetensors(path);
-  auto take = [&](const char* name) {
-    const auto it = c.tensors.find(name);
-    return it == c.tensors.end() ? at::Tensor() : it->second;
-  };
-  const at::Tensor pixels = take("inputs.pixel_values");
-  if (!pixels.defined()) fail(path, "has no tensor \"inputs.pixel_values\"");
-  options.head_mask = take("inputs.head_mask");
-  options.bool_masked_pos = take("inputs.bool_masked_pos");
-  options.keep_patches = take("inputs.keep_patches");
-  return pixels.to(at::kFloat);
+  InputTensors in = read_input_tensors(path);
+  options.head_mask = in.head_mask;
+  options.bool_masked_pos = in.bool_masked_pos;
+  options.keep_patches = in.keep_patches;
+  return in.pixel_values;
 }
 
 
@@ -155,22 +150,13 @@ struct Inference {
   double load_ms = 0, preprocess_ms = 0, inference_ms = 0;
 };
 
-// --fewshot FILE, else the classes shipped beside a model without a classifier.
-std::string classes_for(const Args& a, bool has_classifier) {
-  if (!a.few_shot.empty() || has_classifier) return a.few_shot;
-  return Workbench::shipped_few_shot(a.model);
-}
 
 // --image: the app's own path (the Workbench), so what is printed is what the app shows.
 Inference infer_image(const Args& a) {
 #if MSNLENS_HAVE_IMAGEIO
   Inference r;
   Workbench bench;
-  WorkbenchOptions options;
-  options.device = a.device;
-  options.precision = a.precision;
-  options.config_file = a.config;
-  const ModelDescription& d = bench.load_model(a.model, options);
+  const ModelDescription& d = bench.load_model(a.model, front_end::workbench_options(a.device, a.precision, a.config));
   r.load_ms = d.load_ms;
   const auto t1 = Clock::now();
   bench.add_image(1, read_image(a.image));
@@ -185,7 +171,7 @@ Inference infer_image(const Args& a) {
     r.mask = PatchMask::parse(a.mask, d.grid_rows, d.grid_cols);
     r.masked = *bench.view(1, r.mask, r.mode);
   }
-  r.few_shot_file = classes_for(a, d.has_classifier);
+  r.few_shot_file = front_end::few_shot_classes(a.few_shot, a.model, d.has_classifier);
   if (!r.few_shot_file.empty()) bench.load_few_shot(r.few_shot_file);
   if (!a.tensors_out.empty()) bench.write_tensors(1, r.mask, r.mode, a.tensors_out);
   r.model = json::parse(d.summary_json);
@@ -229,7 +215,7 @@ Inference infer_tensors(const Args& a) {
   r.config_labels = model.config().id2label.size();
   std::vector<std::string> labels;
   for (std::int64_t i = 0; i < model.num_labels(); ++i) labels.push_back(model.config().label(i));
-  r.few_shot_file = classes_for(a, model.has_classifier());
+  r.few_shot_file = front_end::few_shot_classes(a.few_shot, a.model, model.has_classifier());
   const LinearHead few_shot =
       r.few_shot_file.empty() ? LinearHead{} : FewShotClassifier::load_for(r.few_shot_file, model.config().hidden_size).linear_head();
   r.predictor = Predictor(labels, static_cast<int>(model.num_prototypes()), few_shot);
