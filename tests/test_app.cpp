@@ -2,6 +2,7 @@
 // clicks on patches, layer and head changes, a sweep, corrupt files. Offscreen, real widgets,
 // real worker thread and engine.
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
 #include <QListView>
@@ -274,6 +275,10 @@ void AppTest::explanations_show_under_show_and_target() {
   show(MapSpec::Source::Pca);
   QCOMPARE(window_->shownMaps()->map.size(), std::size_t{196 * 3});
   QVERIFY(!target->isEnabled());
+  const std::vector<float> own_fit = window_->shownMaps()->map;
+  named<QCheckBox>(*window_, "pcaAllCheck")->setChecked(true);  // fitted on chelsea and coffee together
+  QTRY_VERIFY_WITH_TIMEOUT(window_->viewCurrent() && window_->shownMaps()->request.map.pca_all_images, kTimeoutMs);
+  QVERIFY(window_->shownMaps()->map != own_fit);
   show(MapSpec::Source::TokenNorm);
   QTRY_VERIFY(named<QLabel>(*window_, "mapNote")->text().contains("modified z-score"));
   // The Heads tab adds each head's attention distance.

@@ -34,6 +34,9 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   target_ = new QComboBox;
   target_->setObjectName("targetCombo");
   target_->setToolTip(tr("What class-specific maps explain: a score before the softmax"));
+  pca_all_ = new QCheckBox(tr("PCA fitted on all images"));
+  pca_all_->setObjectName("pcaAllCheck");
+  pca_all_->setToolTip(tr("One set of components for every loaded image, so that the same colour means the same feature"));
   note_ = new QLabel;
   note_->setObjectName("mapNote");
   note_->setWordWrap(true);
@@ -80,6 +83,7 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Heads"), heads_);
   form->addRow(tr("Rollout discard"), discard_);
   form->addRow(tr("Target"), target_);
+  form->addRow(QString(), pca_all_);
   form->addRow(tr("Query"), query_row);
   form->addRow(tr("Result"), shown_);
   form->addRow(tr("Colormap"), colormap_);
@@ -97,6 +101,7 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   connect(discard_, &QSlider::valueChanged, this, &AttentionPanel::mapChanged);
   connect(opacity_, &QSlider::valueChanged, this, [this](int v) { Q_EMIT opacityChanged(v / 100.0); });
   connect(patch_grid_, &QCheckBox::toggled, this, &AttentionPanel::gridToggled);
+  connect(pca_all_, &QCheckBox::toggled, this, &AttentionPanel::mapChanged);
   connect(cls_button, &QPushButton::clicked, this, &AttentionPanel::clsQueryRequested);
   connect(heads_grid_, &AttentionGrid::headPicked, this, &AttentionPanel::selectHead);
 
@@ -153,6 +158,7 @@ MapSpec AttentionPanel::mapSpec(int query_patch, PredictionSource source) const 
   s.query_patch = query_patch;
   s.discard_ratio = static_cast<float>(discard_->value()) / 100.0f;
   s.target = {source, -1};
+  s.pca_all_images = s.source == MapSpec::Source::Pca && pca_all_->isChecked();
   if (const QVariantList chosen = target_->currentData().toList(); chosen.size() == 2)
     s.target = {static_cast<PredictionSource>(chosen[0].toInt()), chosen[1].toInt()};
   return s;
@@ -172,6 +178,7 @@ void AttentionPanel::showSpec(const MapSpec& spec, const QString& target) {
   heads_->setEnabled(spec.source == Source::Attention || spec.source == Source::Rollout);
   discard_->setEnabled(spec.source == Source::Rollout || spec.source == Source::GradRollout);
   target_->setEnabled(uses_target(spec.source));
+  pca_all_->setEnabled(spec.source == Source::Pca);
   const int cols = std::max(1, grid_cols_);
   query_label_->setText(spec.query_patch < 0 ? tr("CLS token")
                                              : tr("patch %1 (row %2, column %3)")

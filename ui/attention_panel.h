@@ -69,7 +69,7 @@ class AttentionPanel : public QWidget {
   QComboBox *source_ = nullptr, *heads_ = nullptr, *target_ = nullptr, *shown_ = nullptr, *colormap_ = nullptr;
   QSlider *layer_ = nullptr, *discard_ = nullptr, *opacity_ = nullptr;
   QLabel *layer_label_ = nullptr, *query_label_ = nullptr, *note_ = nullptr;
-  QCheckBox* patch_grid_ = nullptr;
+  QCheckBox *patch_grid_ = nullptr, *pca_all_ = nullptr;
   AttentionGrid* heads_grid_ = nullptr;
   int layers_ = 0, grid_cols_ = 0;
   QList<QAction*> menu_actions_;

@@ -178,6 +178,7 @@ CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
   cmd->add_option("--mask-mode", a.mask_mode, "drop (MSN, default), token, gray or blur")->check(CLI::IsMember({"drop", "token", "gray", "blur"}));
   cmd->add_option("--device", a.device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--precision", a.precision, "fp32 (default), bf16, fp16 or auto")->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
+  cmd->add_flag("--pca-all", a.pca_all, "pca with --images: components fitted on every image together (same colour, same feature)");
   cmd->add_option("--colormap", a.colormap, "PNG colours: viridis, inferno, magma, plasma, turbo, jet, hot, bone");
   cmd->add_option("--format", a.format, "with --images: npy, csv or png")->check(CLI::IsMember({"npy", "csv", "png"}));
   cmd->add_option("--out", a.out, "X.npy (raw values, float32 [rows, cols] or [rows, cols, 3]), X.csv or X.png")->required();
@@ -206,6 +207,7 @@ int run_explain(const ExplainArgs& a) {
   MapRequest request;
   request.map = map_spec(a, d);
   request.distance = a.method == "distance";
+  request.map.pca_all_images = a.pca_all;
   const std::optional<MaskMode> mode = parse_mask_mode(a.mask_mode);
 
   auto explain_one = [&](ImageId id, const PatchMask& mask, MaskMode m, const fs::path& out, const RgbImage* image,
@@ -232,15 +234,18 @@ int run_explain(const ExplainArgs& a) {
     return 0;
   }
 #if MSNLENS_HAVE_IMAGEIO
+  // A fit on every image needs them all loaded; otherwise one at a time.
+  if (a.pca_all)
+    for (std::size_t i = 0; i < files.size(); ++i) bench.add_image(static_cast<ImageId>(i + 1), read_image(files[i]));
   for (std::size_t i = 0; i < files.size(); ++i) {
     const RgbImage image = read_image(files[i]);
     const auto id = static_cast<ImageId>(i + 1);
-    bench.add_image(id, image);
+    if (!a.pca_all) bench.add_image(id, image);
     const PatchMask mask = a.mask.empty() ? PatchMask(d.grid_rows, d.grid_cols) : PatchMask::parse(a.mask, d.grid_rows, d.grid_cols);
     const fs::path out = a.images.empty() ? fs::path(a.out) : fs::path(a.out) / (files[i].stem().string() + "." + a.format);
     if (files.size() > 1) std::cout << "[" << i + 1 << "/" << files.size() << "] ";
     explain_one(id, mask, *mode, out, &image, files[i].filename().string());
-    bench.remove_image(id);
+    if (!a.pca_all) bench.remove_image(id);
   }
   return 0;
 #else

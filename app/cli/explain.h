@@ -17,6 +17,7 @@ struct ExplainArgs {
   int layer = 0;        // 1..layers; 0: the last
   int query = -1;       // patch index; -1: CLS
   float discard_ratio = 0.9f;
+  bool pca_all = false;  // pca over --images: one fit on every image
 };
 
 CLI::App* add_explain_command(CLI::App& app, ExplainArgs& args);

@@ -71,10 +71,12 @@ struct MapSpec {
   int query_patch = -1;                // -1: the CLS token
   float discard_ratio = 0.9f;          // Rollout, GradRollout
   ExplainTarget target;                // GradRollout, Chefer, Occlusion
+  bool pca_all_images = false;         // Pca: components fitted on every loaded image together
 
   bool operator==(const MapSpec& o) const {
     return source == o.source && layer == o.layer && fusion == o.fusion && head == o.head &&
-           query_patch == o.query_patch && discard_ratio == o.discard_ratio && target == o.target;
+           query_patch == o.query_patch && discard_ratio == o.discard_ratio && target == o.target &&
+           pca_all_images == o.pca_all_images;
   }
 };
 // The CLI's names: "attention", "rollout", "grad-rollout", "chefer", "occlusion",

@@ -283,7 +283,7 @@ std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec&
   const int layers = static_cast<int>(session_.model().num_layers());
   switch (spec.source) {
     case Source::Occlusion: return occlusion_map(state, spec.target, few_shot, progress);
-    case Source::Pca: return pca_map(state);
+    case Source::Pca: return pca_map(state, {&state});
     case Source::TokenNorm: {
       const at::Tensor& x = state.hidden_[static_cast<std::size_t>(resolve_layer(spec.layer, layers)) + 1];
       return on_patches(state, x[0].norm(2, -1));

@@ -14,8 +14,9 @@
 //   occlusion     map[p] = y(view) − y(view without p's token), in batches
 //   similarity    cos(z_q, z_p), z = final-LayerNorm tokens
 //   token norms   ‖x_p‖ after the layer (before the final LayerNorm)
-//   pca           scores of z_p − mean on the top three principal directions, each signed so
-//                 that Σ score³ > 0 (stable under the eigensolver's sign choice)
+//   pca           scores of z_p − mean on the top three principal directions of the view's
+//                 patch tokens (or of several views' together), each signed so that Σ score³ > 0
+//                 over the fitted tokens (stable under the eigensolver's sign choice)
 //   distance      per layer × head: mean over patch queries i of Σ_j A[i, j] ‖c_i − c_j‖ over
 //                 patch keys j, c = patch centres in pixels (the ViT paper's attention distance)
 // Gradients are taken with autograd from the kept embeddings; the memory they need grows with
@@ -89,6 +90,9 @@ class Analyzer {
   // after each batch; when `progress` returns false it stops and the rest stays NaN.
   std::vector<float> patch_map(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot = {},
                                const Progress& progress = {}) const;
+  // Pca of `state` on components fitted to the patch tokens of `fit` together (their mean,
+  // directions and signs), so that the colours of several images mean the same.
+  std::vector<float> pca_map(const ForwardState& state, const std::vector<const ForwardState*>& fit) const;
   // Mean attention distance in pixels, [layers * heads] layer-major.
   std::vector<float> attention_distance(const ForwardState& state) const;
   // Every head of `layer` for the query: [heads][patches].
@@ -119,7 +123,6 @@ class Analyzer {
   at::Tensor target_scores(const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) const;
   std::vector<float> occlusion_map(const ForwardState& state, const ExplainTarget& target, const LinearHead& few_shot,
                                    const Progress& progress) const;
-  std::vector<float> pca_map(const ForwardState& state) const;
   std::vector<float> on_patches(const ForwardState& state, const at::Tensor& token_values, int channels = 1) const;
 
   const InferenceSession& session_;

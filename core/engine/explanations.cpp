@@ -145,26 +145,32 @@ std::vector<float> Analyzer::occlusion_map(const ForwardState& state, const Expl
   return tokens_to_patches(values, state.token_patch(), num_patches(), kNaN);
 }
 
-std::vector<float> Analyzer::pca_map(const ForwardState& state) const {
+std::vector<float> Analyzer::pca_map(const ForwardState& state, const std::vector<const ForwardState*>& fit) const {
   constexpr std::int64_t kComponents = 3;
-  const at::Tensor z = session_.model().final_norm(state.hidden_.back())[0].slice(0, 1).to(at::kCPU, at::kDouble);
-  const std::int64_t n = z.size(0), d = z.size(1);
-  const at::Tensor centred = z - z.mean(0, /*keepdim=*/true);
-  at::Tensor scores = at::zeros({n, kComponents}, centred.options());
-  if (n > 0) {
-    // Eigenvectors of the smaller Gram matrix; eigh sorts eigenvalues ascending.
-    const std::int64_t size = std::min(n, d), k = std::min(kComponents, size);
-    at::Tensor top;
+  c10::InferenceMode guard;
+  auto patch_tokens = [&](const ForwardState& s) {
+    return session_.model().final_norm(s.hidden_.back())[0].slice(0, 1).to(at::kCPU, at::kDouble);
+  };
+  std::vector<at::Tensor> fitted;
+  for (const ForwardState* s : fit) fitted.push_back(patch_tokens(*s));
+  const at::Tensor x = fitted.empty() ? patch_tokens(state) : at::cat(fitted);
+  const at::Tensor z = patch_tokens(state);
+  const std::int64_t n = x.size(0), d = x.size(1), k = std::min({kComponents, n, d});
+  at::Tensor scores = at::zeros({z.size(0), kComponents}, z.options());
+  if (k > 0) {
+    const at::Tensor mean = x.mean(0, /*keepdim=*/true), centred = x - mean;
+    // Principal directions from the smaller Gram matrix; eigh sorts eigenvalues ascending.
+    at::Tensor directions;  // [D, k]
     if (n <= d) {
       const auto [values, vectors] = at::linalg_eigh(at::matmul(centred, centred.t()));
-      top = vectors.slice(1, size - k).flip(1) * values.slice(0, size - k).flip(0).clamp_min(0.0).sqrt();
+      const at::Tensor u = vectors.slice(1, n - k).flip(1), s = values.slice(0, n - k).flip(0).clamp_min(1e-300).sqrt();
+      directions = at::matmul(centred.t(), u) / s;
     } else {
-      const auto [values, vectors] = at::linalg_eigh(at::matmul(centred.t(), centred));
-      top = at::matmul(centred, vectors.slice(1, size - k).flip(1));
+      directions = std::get<1>(at::linalg_eigh(at::matmul(centred.t(), centred))).slice(1, d - k).flip(1);
     }
-    at::Tensor sign = top.pow(3).sum(0).sign();
+    at::Tensor sign = at::matmul(centred, directions).pow(3).sum(0).sign();
     sign.masked_fill_(sign.eq(0), 1.0);
-    scores.slice(1, 0, k).copy_(top * sign);
+    scores.slice(1, 0, k).copy_(at::matmul(z - mean, directions) * sign);
   }
   const at::Tensor tokens = at::cat({at::zeros({1, kComponents}, scores.options()), scores});  // CLS row unused
   return on_patches(state, tokens, static_cast<int>(kComponents));

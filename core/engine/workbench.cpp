@@ -273,7 +273,16 @@ ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const
       spec.target = top ? ExplainTarget{source, top->index} : ExplainTarget{};
     }
     out.target = spec.target;
-    out.map = m.map_of(m.ensure(id, mask, mode), spec, progress);
+    if (spec.source == MapSpec::Source::Pca && spec.pca_all_images) {
+      // Fitted on every image's unmasked view (held here: ensuring one may evict another).
+      std::vector<std::shared_ptr<const ForwardState>> held;
+      std::vector<const ForwardState*> fit;
+      for (const auto& [other, im] : m.images)
+        if (im.prepared.pixels.defined()) held.push_back(m.ensure(other, PatchMask(), mode).state), fit.push_back(held.back().get());
+      out.map = m.analyzer->pca_map(*m.ensure(id, mask, mode).state, fit);
+    } else {
+      out.map = m.map_of(m.ensure(id, mask, mode), spec, progress);
+    }
     if (request.map.source == MapSpec::Source::TokenNorm) out.outliers = high_outliers(out.map);
     if (request.distance) {
       if (m.distance_memo.serial != v.serial) {

@@ -169,6 +169,31 @@ TEST(ExplanationTargets, OcclusionStopsWhenProgressSaysSo) {
   EXPECT_TRUE(at::allclose(part.masked_select(reached), whole.masked_select(reached)));
 }
 
+// PCA fitted on two images together: the components of their pooled patch tokens, from the
+// float64 last hidden states of two fixture cases, by SVD rather than the engine's eigh.
+TEST(JointPca, BothImagesShareOneFit) {
+  const ExplainCase chelsea = load("explain-tiny224-cls-chelsea");
+  const TensorMap coffee = read_safetensors(data_path("cases/tiny224-cls-coffee.safetensors")).tensors;
+  PreparedImage other;
+  other.pixels = coffee.at("pixel_values").to(at::kFloat);
+  const auto coffee_state = chelsea.analyzer->forward(other, PatchMask(14, 14), MaskMode::DropTokens);
+  const std::vector<float> joint = chelsea.analyzer->pca_map(*chelsea.state, {chelsea.state.get(), coffee_state.get()});
+
+  const at::Tensor a = chelsea.expected.at("last_hidden_state")[0].slice(0, 1).to(at::kDouble);
+  const at::Tensor b = coffee.at("last_hidden_state")[0].slice(0, 1).to(at::kDouble);
+  const at::Tensor x = at::cat({a, b}), mean = x.mean(0, true);
+  const at::Tensor v = std::get<2>(at::linalg_svd(x - mean, /*full_matrices=*/false)).slice(0, 0, 3).t();
+  const at::Tensor sign = at::matmul(x - mean, v).pow(3).sum(0).sign();
+  const at::Tensor want = (at::matmul(a - mean, v) * sign).flatten();
+  const auto close = compare(at::tensor(joint).to(at::kDouble), want, "pca fitted on two images");
+  EXPECT_TRUE(close.ok) << close.message;
+  // Fitted on the image alone it is the single-image map.
+  MapSpec single;
+  single.source = MapSpec::Source::Pca;
+  EXPECT_EQ(chelsea.analyzer->pca_map(*chelsea.state, {chelsea.state.get()}), chelsea.analyzer->patch_map(*chelsea.state, single));
+  EXPECT_FALSE(at::allclose(at::tensor(joint), at::tensor(chelsea.analyzer->patch_map(*chelsea.state, single)), 1e-3, 1e-3));
+}
+
 TEST(TokenNormOutliers, FlagsOnlyTheHighNormTokens) {
   std::vector<float> norms(49, 10.0f);
   for (std::size_t i = 0; i < norms.size(); ++i) norms[i] += 0.1f * static_cast<float>(i % 7);
