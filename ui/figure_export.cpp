@@ -236,7 +236,7 @@ QString figure_title(const QString& image_name, const ViewMaps& maps, int grid_c
   const QString layer = QStringLiteral("layer %1 of %2").arg(resolve_layer(spec.layer, maps.layers) + 1).arg(maps.layers);
   const QString discard = QStringLiteral("discard %1 %").arg(std::lround(spec.discard_ratio * 100));
   // With no target, occlusion measures how far the CLS embedding moves (ExplainTarget).
-  const QString target = spec.target.source == PredictionSource::None ? QStringLiteral("the CLS embedding (1 - cosine)") : target_label;
+  const QString target = maps.target.source == PredictionSource::None ? QStringLiteral("the CLS embedding (1 - cosine)") : target_label;
   QStringList parts{image_name};
   switch (spec.source) {
     case Source::Attention: parts << QStringLiteral("attention, %1").arg(layer); break;

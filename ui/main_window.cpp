@@ -657,8 +657,8 @@ std::optional<Figure> MainWindow::figure() const {
   f.grid = tabs_->attention()->showGrid();
   f.colormap = std::get<2>(drawn_);
   f.range = colour_bar_range(*maps);
-  const QString target = spec.target.source == PredictionSource::None ? QString()
-                                                                      : QString::fromStdString(predictor_.label(spec.target.source, spec.target.index));
+  const QString target = maps->target.source == PredictionSource::None ? QString()
+                                                                       : QString::fromStdString(predictor_.label(maps->target.source, maps->target.index));
   f.title = figure_title(s->name, *maps, info_.grid_cols, target);
   return f;
 }
