@@ -298,7 +298,7 @@ std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec&
     case Source::Chefer: return on_patches(state, gradient_row(state, spec, few_shot, query));
     case Source::Similarity: {
       const at::Tensor z = session_.model().final_norm(state.hidden_.back())[0];
-      const at::Tensor unit = z / z.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);
+      const at::Tensor unit = l2_normalize(z);
       return on_patches(state, at::matmul(unit, unit[query]));
     }
     default: {

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine/analyzer.h"
+#include "engine/few_shot.h"
 #include "engine/map_ops.h"
 
 namespace msnlens {
@@ -19,12 +20,6 @@ std::string gigabytes(double bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f GB", bytes / 1e9);
   return text;
-}
-
-// Rows of x [B, D] centred on their own mean and scaled to unit norm, as few-shot heads see them.
-at::Tensor standardized(const at::Tensor& x) {
-  const at::Tensor c = x - x.mean(-1, /*keepdim=*/true);
-  return c / c.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);
 }
 
 const char* source_name(PredictionSource s) {
@@ -64,7 +59,7 @@ at::Tensor Analyzer::target_scores(const at::Tensor& cls, const ExplainTarget& t
       const at::Tensor w = at::tensor(std::vector<float>(few_shot.weight.begin() + static_cast<std::ptrdiff_t>(target.index) * few_shot.dim,
                                                          few_shot.weight.begin() + static_cast<std::ptrdiff_t>(target.index + 1) * few_shot.dim))
                                .to(cls.device());
-      return at::matmul(standardized(cls.to(at::kFloat)), w) / static_cast<double>(few_shot.temperature);
+      return at::matmul(standardize_rows(cls.to(at::kFloat)), w) / static_cast<double>(few_shot.temperature);
     }
     case PredictionSource::None: break;
   }
@@ -119,12 +114,11 @@ std::vector<float> Analyzer::occlusion_map(const ForwardState& state, const Expl
   ForwardOptions o;
   o.output_attentions = false;
   o.output_hidden_states = false;
-  auto unit = [](const at::Tensor& v) { return v / v.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12); };
-  const at::Tensor reference = unit(model.final_norm(state.hidden_.back().select(1, 0)));
+  const at::Tensor reference = l2_normalize(model.final_norm(state.hidden_.back().select(1, 0)));
   auto scores = [&](const at::Tensor& embeddings) {
     const at::Tensor cls = model.encode(embeddings, o).cls_embedding();
     // Without a target: cos − 1 = −½‖â − b̂‖², which float32 resolves where 1 − cos is lost.
-    if (target.source == PredictionSource::None) return (unit(cls) - reference).pow(2).sum(-1).mul(-0.5);
+    if (target.source == PredictionSource::None) return (l2_normalize(cls) - reference).pow(2).sum(-1).mul(-0.5);
     return target_scores(cls, target, few_shot);
   };
   const double base = scores(x).item<double>();
