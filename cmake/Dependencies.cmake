@@ -14,6 +14,22 @@ if(Torch_VERSION VERSION_GREATER_EQUAL 2.12 AND CMAKE_CXX_STANDARD LESS 20)
 endif()
 message(STATUS "LibTorch ${Torch_VERSION}; CUDA: ${MSNLENS_WITH_CUDA}; C++${CMAKE_CXX_STANDARD}")
 
+# oneDNN for the fused CPU encoder (core/kernels): used only when LibTorch itself links this
+# shared libdnnl (Debian's does). Official LibTorch releases embed their own oneDNN; a second,
+# different copy in the same process would clash with it, so those builds go without.
+set(MSNLENS_WITH_ONEDNN OFF)
+find_path(DNNL_INCLUDE_DIR dnnl.hpp)
+find_library(DNNL_LIBRARY NAMES dnnl libdnnl.so.2)
+find_library(TORCH_CPU_LIBRARY torch_cpu HINTS ${TORCH_INSTALL_PREFIX}/lib)
+find_program(READELF readelf)
+if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY AND TORCH_CPU_LIBRARY AND READELF)
+  execute_process(COMMAND ${READELF} -d ${TORCH_CPU_LIBRARY} OUTPUT_VARIABLE TORCH_CPU_DYNAMIC ERROR_QUIET)
+  if(TORCH_CPU_DYNAMIC MATCHES "NEEDED[^\n]*libdnnl")
+    set(MSNLENS_WITH_ONEDNN ON)
+  endif()
+endif()
+message(STATUS "Fused oneDNN CPU encoder: ${MSNLENS_WITH_ONEDNN}")
+
 # zlib: gzip-compressed IDX files (Debian ships Fashion-MNIST that way).
 find_package(ZLIB REQUIRED)
 

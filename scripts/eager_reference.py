@@ -7,6 +7,7 @@ exact GELU, final LayerNorm), in plain PyTorch so that it runs on Debian's pytho
 msnlens-bench starts it with a JSON job on stdin and reads one JSON result per case from stdout:
 median and p95 latency, and the last_hidden_state it computed, for a parity check.
 """
+import ctypes
 import json
 import math
 import statistics
@@ -78,6 +79,16 @@ def time_case(model, pixels, keep, attentions, warmup, iters, device):
     return out, statistics.median(times), times[min(len(times) - 1, int(math.ceil(0.95 * len(times))) - 1)]
 
 
+def blas_kernels():
+    """OpenBLAS's core name behind torch's float32 GEMMs (Debian links libblas.so.3)."""
+    try:
+        lib = ctypes.CDLL("libblas.so.3")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return "not OpenBLAS"
+
+
 def main():
     job = json.load(sys.stdin)
     device = job.get("device", "cpu")
@@ -98,7 +109,8 @@ def main():
             if best is None or median < best[1]:
                 best = (out, median, p95, threads)
         write_safetensors(case["output"], {"last_hidden_state": best[0].float().cpu()})
-        print(json.dumps({"name": case["name"], "median_ms": best[1], "p95_ms": best[2], "threads": best[3]}), flush=True)
+        print(json.dumps({"name": case["name"], "median_ms": best[1], "p95_ms": best[2], "threads": best[3],
+                          "blas": blas_kernels()}), flush=True)
 
 
 if __name__ == "__main__":

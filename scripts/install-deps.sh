@@ -8,6 +8,8 @@ packages=(
   cmake g++ make ninja-build ccache pkg-config
   # engine: LibTorch (CPU, 1.13) with a fast BLAS, OpenCV for images, JSON
   libtorch-dev libopenblas0-pthread libgloo-dev zlib1g-dev
+  # headers of the oneDNN that Debian's LibTorch links: the fused CPU encoder
+  libdnnl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev
   # the engine's Qt-free test suites

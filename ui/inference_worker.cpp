@@ -47,6 +47,7 @@ ModelInfo to_model_info(const ModelDescription& d, bool demo) {
                           .arg(d.layers).arg(d.heads).arg(d.hidden_size).arg(d.patch_size).arg(d.image_size);
   info.device = QString::fromStdString(d.device_name);
   info.precision = QString::fromStdString(d.precision);
+  info.kernels = QString::fromStdString(d.kernels);
   info.summary_json = QString::fromStdString(d.summary_json);
   info.layers = d.layers;
   info.heads = d.heads;

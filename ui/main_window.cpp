@@ -358,6 +358,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   error_->dismiss();
   model_->showModel(info);
   status_device_->setText(tr("%1 · %2").arg(info.device, info.precision));
+  status_device_->setToolTip(tr("Encoder layers on %1").arg(info.kernels));
   predictions_->forgetChoice();
   predictions_->setSources(predictor_, few_shot_source_);
   tabs_->attention()->setTargets(predictor_);

@@ -33,6 +33,7 @@ void ModelBox::showModel(const ModelInfo& info) {
   title_->setText(title(info));
   const QStringList lines = {info.format, info.architecture,
                              tr("%1 · %2 · loaded in %3 ms").arg(info.device, info.precision).arg(info.load_ms, 0, 'f', 0),
+                             tr("layers on %1").arg(info.kernels),
                              tr("classifier: %1 · prototypes: %2 · mask token: %3")
                                  .arg(info.has_classifier ? tr("yes (%1 labels)").arg(info.labels.size()) : tr("no"))
                                  .arg(info.has_prototypes ? tr("yes (%1)").arg(info.num_prototypes) : tr("no"))

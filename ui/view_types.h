@@ -24,6 +24,7 @@ struct ModelInfo {
   QString architecture;      // "ViT 12 layers x 6 heads, hidden 384, patch 16, 224 px"
   QString device;            // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
   QString precision;         // "bf16"
+  QString kernels;           // "oneDNN fused (brg:avx512_core_bf16)" / "LibTorch"
   QString summary_json;      // the engine's model summary
   int layers = 0, heads = 0, grid_rows = 0, grid_cols = 0, num_prototypes = 0;
   bool has_classifier = false, has_prototypes = false, has_mask_token = false;

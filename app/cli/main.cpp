@@ -60,7 +60,7 @@ struct Args {
   std::vector<int> shots = {1, 2, 5, 10};
   int seeds = 5;
   bool random_init = false;
-  std::string device = "auto", precision = "fp32";
+  std::string device = "auto", precision = "fp32", kernels = "fused";
   std::string mask, mask_mode = "drop", shape;
   bool interpolate = false;
   int topk = 5;
@@ -101,10 +101,18 @@ int run_info(const Args& a) {
   const LoadedModel m = front_end::load_model(a.model, a.config);
   print_summary(m);
   // Which kernels float32 runs on here (OpenBLAS picks them per CPU, see engine/cpu_threads.h).
+  // And what runs the layers on this CPU at the fastest precision (the app's default).
   const std::string blas = blas_kernels();
-  std::cout << "fp32 GEMMs   " << (blas.empty() ? "not OpenBLAS" : "OpenBLAS, " + blas + " kernels") << "\n";
+  const InferenceSession session(m, {"cpu", std::nullopt});
+  std::cout << "CPU layers   " << session.kernels() << " at " << to_string(session.precision()) << "; oneDNN ISA "
+            << onednn_isa() << "\n"
+            << "fp32 GEMMs   " << (blas.empty() ? "not OpenBLAS" : "OpenBLAS, " + blas + " kernels")
+            << " (LibTorch layers, autograd)\n";
   nlohmann::json summary = m.summary_json();
   summary["blas_kernels"] = blas;
+  summary["onednn_isa"] = onednn_isa();
+  summary["cpu_kernels"] = session.kernels();
+  summary["cpu_precision"] = to_string(session.precision());
   if (!a.json_out.empty()) write_json_file(a.json_out, summary);
   return 0;
 }
@@ -137,7 +145,7 @@ void print_scored(const std::string& heading, const std::vector<Scored>& scored,
 // What `infer` ran, whichever way its input came.
 struct Inference {
   json model;  // the summary `info --json` writes
-  std::string device, device_name, precision;
+  std::string device, device_name, precision, kernels;
   bool has_classifier = false, has_prototypes = false;
   std::size_t config_labels = 0;  // listed in the config, with or without classifier weights
   Predictor predictor;
@@ -156,7 +164,9 @@ Inference infer_image(const Args& a) {
 #if MSNLENS_HAVE_IMAGEIO
   Inference r;
   Workbench bench;
-  const ModelDescription& d = bench.load_model(a.model, front_end::workbench_options(a.device, a.precision, a.config));
+  WorkbenchOptions options = front_end::workbench_options(a.device, a.precision, a.config);
+  options.fused_cpu = a.kernels == "fused";
+  const ModelDescription& d = bench.load_model(a.model, options);
   r.load_ms = d.load_ms;
   const auto t1 = Clock::now();
   bench.add_image(1, read_image(a.image));
@@ -178,6 +188,7 @@ Inference infer_image(const Args& a) {
   r.device = d.device;
   r.device_name = d.device_name;
   r.precision = d.precision;
+  r.kernels = d.kernels;
   r.has_classifier = d.has_classifier;
   r.has_prototypes = d.has_prototypes;
   r.config_labels = r.model["config"].value("id2label", json::object()).size();
@@ -193,8 +204,9 @@ Inference infer_image(const Args& a) {
 Inference infer_tensors(const Args& a) {
   Inference r;
   const auto t0 = Clock::now();
-  const InferenceSession session(front_end::load_model(a.model, a.config),
-                                 {a.device, parse_precision_option(a.precision)});
+  SessionOptions session_options{a.device, parse_precision_option(a.precision)};
+  session_options.fused_cpu = a.kernels == "fused";
+  const InferenceSession session(front_end::load_model(a.model, a.config), session_options);
   r.load_ms = ms_since(t0);
   ForwardOptions options;
   options.interpolate_pos_encoding = a.interpolate;
@@ -210,6 +222,7 @@ Inference infer_tensors(const Args& a) {
   r.device = session.device().str();
   r.device_name = session.device_name();
   r.precision = to_string(session.precision());
+  r.kernels = session.kernels();
   r.has_classifier = model.has_classifier();
   r.has_prototypes = model.has_prototypes();
   r.config_labels = model.config().id2label.size();
@@ -265,6 +278,7 @@ int run_infer(const Args& a) {
                    {"device", r.device},
                    {"device_name", r.device_name},
                    {"precision", r.precision},
+                   {"kernels", r.kernels},
                    {"input", source},
                    {"input_shape", r.input_shape},
                    {"topk", scored_json(classes)},
@@ -405,6 +419,8 @@ int main(int argc, char** argv) {
   infer->add_option("--device", a.device, "auto, cpu, cuda or cuda:N");
   infer->add_option("--precision", a.precision, "fp32 (default: exact), bf16, fp16, or auto (fastest within the documented bounds)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16", "auto"}));
+  infer->add_option("--kernels", a.kernels, "on the CPU: fused (oneDNN, default) or libtorch (the reference layers)")
+      ->check(CLI::IsMember({"fused", "libtorch"}));
   infer->add_option("--fewshot", a.few_shot, "rank these few-shot classes (default: the model's classes.fewshot when it has no classifier)");
   infer->add_option("--tensors", a.tensors_out, "write every output tensor (float32 safetensors) here");
   infer->add_option("--mask", a.mask, "also run a masked view: patch list \"3,17,40\", random:RATIO[:SEED] or focal:RATIO[:SEED]");

@@ -18,8 +18,8 @@
 
 namespace msnlens {
 
-CpuThreads threads_for(Precision precision, int cores) {
-  if (precision == Precision::FP32) return {1, cores};
+CpuThreads threads_for(Precision precision, int cores, bool fused) {
+  if (precision == Precision::FP32 && !fused) return {1, cores};
   return {cores, 1};
 }
 
@@ -53,9 +53,9 @@ void keep_freed_memory() {
 #endif
 }
 
-CpuThreads configure_cpu_threads(Precision precision) {
+CpuThreads configure_cpu_threads(Precision precision, bool fused) {
   keep_freed_memory();
-  const CpuThreads t = threads_for(precision, available_cores());
+  const CpuThreads t = threads_for(precision, available_cores(), fused);
   at::set_num_threads(t.torch);
   // Looked up at run time: the BLAS behind LibTorch is whatever libblas.so.3 points to.
   using SetThreads = void (*)(int);
@@ -69,18 +69,23 @@ std::string blas_kernels() {
   return name ? std::string(name()) : std::string();
 }
 
-std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu) {
-  // OpenBLAS's kernels without AVX: what it falls back to for a CPU it does not recognise.
-  static const std::set<std::string> generic = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom"};
-  if (generic.count(core) == 0) return {};
+std::string blas_coretype_for(const CpuFeatures& cpu) {
   if (cpu.avx512) return "SkylakeX";
   if (cpu.avx2_fma) return "Haswell";
   if (cpu.avx) return "Sandybridge";
   return {};
 }
 
-std::string better_blas_coretype() {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return {};  // the user's choice stands
+std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu) {
+  // OpenBLAS's kernels without AVX: what it falls back to for a CPU it does not recognise.
+  static const std::set<std::string> generic = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom"};
+  if (generic.count(core) == 0) return {};
+  return blas_coretype_for(cpu);
+}
+
+namespace {
+
+CpuFeatures this_cpu() {
   CpuFeatures cpu;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -89,7 +94,16 @@ std::string better_blas_coretype() {
   cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 #endif
-  return better_blas_coretype(blas_kernels(), cpu);
+  return cpu;
 }
+
+}  // namespace
+
+std::string better_blas_coretype() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return {};  // the user's choice stands
+  return better_blas_coretype(blas_kernels(), this_cpu());
+}
+
+std::string best_blas_coretype() { return blas_coretype_for(this_cpu()); }
 
 }  // namespace msnlens

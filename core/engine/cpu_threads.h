@@ -3,7 +3,8 @@
 // to OpenBLAS, which keeps its own spinning pthreads. Both pools at full width fight over
 // the cores (measured on 2 cores: a 197x384x1536 float32 GEMM took 4.3 ms with both at 2
 // threads, 1.0 ms with OpenMP at 1 and OpenBLAS at 2). So each precision gets one owner:
-// float32 gives the cores to OpenBLAS, bf16 (oneDNN) gives them to OpenMP.
+// float32 on the BLAS gives the cores to OpenBLAS; oneDNN GEMMs (bf16, and the fused encoder at
+// either precision) give them to OpenMP.
 
 #include <string>
 
@@ -16,9 +17,10 @@ struct CpuThreads {
   int blas = 1;   // openblas_set_num_threads (ignored when the BLAS is not OpenBLAS)
 };
 
-CpuThreads threads_for(Precision precision, int cores);
-// Applies threads_for(precision, physical cores) to this process, and keep_freed_memory().
-CpuThreads configure_cpu_threads(Precision precision);
+// fused: the fused oneDNN encoder runs the layers (float32 GEMMs then go to oneDNN too).
+CpuThreads threads_for(Precision precision, int cores, bool fused);
+// Applies threads_for(precision, physical cores, fused) to this process, and keep_freed_memory().
+CpuThreads configure_cpu_threads(Precision precision, bool fused);
 
 // glibc returns large blocks to the kernel on every free and maps fresh pages for the next
 // allocation; in a VM each page fault costs microseconds, and a long-sequence forward frees
@@ -44,5 +46,9 @@ struct CpuFeatures {
   bool avx = false, avx2_fma = false, avx512 = false;  // avx512: F, BW, VL and DQ
 };
 std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu);
+// OpenBLAS's strongest kernels for these instruction sets ("SkylakeX", "Haswell"), or "".
+std::string blas_coretype_for(const CpuFeatures& cpu);
+// blas_coretype_for this CPU: what a reference process is given so that it runs at its best.
+std::string best_blas_coretype();
 
 }  // namespace msnlens

@@ -56,12 +56,18 @@ InferenceSession::InferenceSession(LoadedModel loaded, const SessionOptions& opt
   const Precision precision = options.precision.value_or(default_precision(device));
   if (precision == Precision::FP16 && !device.is_cuda())
     fail("precision", "fp16 is for CUDA devices; on the CPU use bf16 or fp32");
-  if (!device.is_cuda()) configure_cpu_threads(precision);
-  else avoid_per_shape_attention_plans();
   // A private copy: moving it to a device or precision must not touch the caller's model,
   // which may serve other sessions (the copy shares weights until `to` replaces them).
   loaded_.model = std::make_shared<ViTMSNModel>(*loaded_.model);
   loaded_.model->to(device, precision);
+  if (device.is_cuda()) {
+    avoid_per_shape_attention_plans();
+  } else {
+    // Threads first: the weight reorders of use_fused_cpu() run on the OpenMP pool.
+    configure_cpu_threads(precision, options.fused_cpu);
+    unfused_reason_ = options.fused_cpu ? loaded_.model->use_fused_cpu() : "LibTorch kernels requested";
+    if (options.fused_cpu && !model().fused_cpu()) configure_cpu_threads(precision, false);
+  }
 #ifdef MSNLENS_WITH_CUDA
   if (device.is_cuda() && options.cuda_graphs) graphs_ = std::make_unique<CudaGraphCache>(loaded_.model);
 #endif
@@ -77,6 +83,12 @@ std::string InferenceSession::device_name() const {
 #endif
   if (device().is_cuda()) return "CUDA device " + std::to_string(device().index());
   return "CPU, " + std::to_string(available_cores()) + (available_cores() == 1 ? " core" : " cores");
+}
+
+std::string InferenceSession::kernels() const {
+  if (const FusedCpuEncoder* fused = model().fused_cpu()) return "oneDNN fused (" + fused->kernels() + ")";
+  if (device().is_cuda()) return "LibTorch";
+  return "LibTorch (" + unfused_reason_ + ")";
 }
 
 ModelOutput InferenceSession::forward(const at::Tensor& pixel_values, const ForwardOptions& options) const {

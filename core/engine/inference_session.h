@@ -17,6 +17,7 @@ struct SessionOptions {
   std::string device = "auto";          // "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
   std::optional<Precision> precision;   // unset: default_precision(device)
   bool cuda_graphs = true;              // replay forwards as CUDA graphs (CUDA builds only)
+  bool fused_cpu = true;                // the fused oneDNN encoder on the CPU, where this build has it
 };
 
 class CudaGraphCache;
@@ -33,6 +34,9 @@ class InferenceSession {
   Precision precision() const { return model().precision(); }
   // "NVIDIA H100 80GB HBM3" or "CPU, 2 threads".
   std::string device_name() const;
+  // What runs the encoder layers: "oneDNN fused (brg:avx512_core_bf16)", or "LibTorch" and
+  // why the fused kernels are not in use.
+  std::string kernels() const;
 
   // [1, 3, H, W] float32 on the CPU.
   at::Tensor preprocess(const RgbImage& image) const { return msnlens::preprocess(image, preprocessor()); }
@@ -47,6 +51,7 @@ class InferenceSession {
 
  private:
   LoadedModel loaded_;
+  std::string unfused_reason_;
   // Captured graphs are a cache: filling it does not change what run() returns.
   mutable std::unique_ptr<CudaGraphCache> graphs_;
 };

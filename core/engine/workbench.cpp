@@ -161,6 +161,7 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     so.device = options.device;
     so.precision = parse_precision_option(options.precision);
     so.cuda_graphs = options.cuda_graphs;
+    so.fused_cpu = options.fused_cpu;
     const ConfigOverride config = options.config_file.empty() ? ConfigOverride{} : ConfigOverride::from_file(options.config_file);
     auto session = std::make_unique<InferenceSession>(msnlens::load_model(path, config), so);
     const ViTMSNModel& model = session->model();
@@ -171,6 +172,7 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     d.device = session->device().str();
     d.device_name = session->device_name();
     d.precision = to_string(session->precision());
+    d.kernels = session->kernels();
     d.summary_json = session->loaded().summary_json().dump(2);
     d.layers = static_cast<int>(c.num_hidden_layers);
     d.heads = static_cast<int>(c.num_attention_heads);

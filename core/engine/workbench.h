@@ -25,6 +25,7 @@ struct ModelDescription {
   std::string device;        // "cpu", "cuda:0"
   std::string device_name;   // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
   std::string precision;     // "bf16"
+  std::string kernels;       // what runs the layers: InferenceSession::kernels()
   std::string summary_json;  // what `msnlens-cli info --json` writes
   int layers = 0, heads = 0, hidden_size = 0, patch_size = 0, image_size = 0;
   int grid_rows = 0, grid_cols = 0, num_prototypes = 0;
@@ -38,6 +39,7 @@ struct WorkbenchOptions {
   std::string precision = "auto";  // auto | fp32 | bf16 | fp16
   std::string config_file;         // JSON setting or overriding config fields (--config)
   bool cuda_graphs = false;        // replay whole forwards as CUDA graphs (pays off for repeated shapes)
+  bool fused_cpu = true;           // the fused oneDNN encoder on the CPU (false: the LibTorch layers)
   std::size_t state_budget_bytes = std::size_t{1} << 30;  // device memory for kept forward passes
 };
 

@@ -121,6 +121,7 @@ ViTMSNModel::ViTMSNModel(const ViTMSNConfig& config, const TensorMap& weights, c
 
 void ViTMSNModel::to(at::Device device, Precision precision) {
   const at::ScalarType dtype = compute_dtype(precision);
+  fused_.reset();
   device_ = device;
   precision_ = precision;
   patch_weight_ = patch_weight_.to(device, dtype);
@@ -145,6 +146,19 @@ void ViTMSNModel::to(at::Device device, Precision precision) {
       if (*bn) (*bn)->to(device);
   }
   if (prototypes_.defined()) prototypes_ = prototypes_.to(device, at::kFloat);
+}
+
+std::string ViTMSNModel::use_fused_cpu() {
+  if (!device_.is_cpu()) return "the model is not on the CPU";
+  std::vector<EncoderLayerWeights> weights;
+  for (const EncoderLayer& l : layers_)
+    weights.push_back({l.layernorm_before.weight, l.layernorm_before.bias, l.attention.qkv.weight, l.attention.qkv.bias,
+                       l.attention.output.weight, l.attention.output.bias, l.layernorm_after.weight, l.layernorm_after.bias,
+                       l.intermediate.weight, l.intermediate.bias, l.output.weight, l.output.bias});
+  const EncoderSpec spec{config_.num_attention_heads, config_.layer_norm_eps, activation_.name(), config_.num_patches() + 1};
+  std::string why;
+  fused_ = FusedCpuEncoder::create(weights, spec, precision_, &why);
+  return why;
 }
 
 std::vector<std::pair<std::string, at::Tensor>> ViTMSNModel::encoder_parameters() const {
@@ -347,7 +361,13 @@ ModelOutput ViTMSNModel::forward_prepared(const at::Tensor& pixel_values, const 
 ModelOutput ViTMSNModel::encode(at::Tensor x, const ForwardOptions& options) const {
   ModelOutput out;
   if (options.output_hidden_states) out.hidden_states.push_back(x);
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
+  // The fused kernels compute no gradients: anything autograd may need takes the LibTorch layers.
+  const bool fused = fused_ && x.device().is_cpu() && !at::GradMode::is_enabled() && !autocast_active();
+  if (fused) {
+    x = fused_->forward(x, options.head_mask, options.output_hidden_states ? &out.hidden_states : nullptr,
+                        options.output_attentions ? &out.attentions : nullptr);
+  }
+  for (std::size_t l = 0; l < layers_.size() && !fused; ++l) {
     at::Tensor probs;
     const at::Tensor head_mask = options.head_mask.defined()
                                      ? options.head_mask[static_cast<std::int64_t>(l)].view({1, -1, 1, 1})

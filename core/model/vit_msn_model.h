@@ -8,12 +8,14 @@
 //   out     = LN(x_L);  logits = classifier(out[:, 0])
 //   z       = MSN projection head(out[:, 0]);  p = softmax(cos(z, prototypes) / 0.1)
 
+#include <memory>
 #include <optional>
 #include <utility>
 #include <string>
 #include <vector>
 
 #include "checkpoint/tensor_map.h"
+#include "kernels/fused_cpu_encoder.h"
 #include "model/layers.h"
 #include "model/precision.h"
 #include "model/vit_msn_config.h"
@@ -120,8 +122,16 @@ class ViTMSNModel {
   LayerAttention layer_attention(std::size_t layer, const at::Tensor& x) const;
   std::size_t num_layers() const { return layers_.size(); }
 
-  // Moves weights; GEMM weights take the precision's dtype, norms stay float32.
+  // Moves weights; GEMM weights take the precision's dtype, norms stay float32. Drops the
+  // fused CPU encoder (its copies would be stale).
   void to(at::Device device, Precision precision);
+
+  // Runs the layers of inference forwards on the CPU through FusedCpuEncoder from now on,
+  // with a snapshot of the current weights: inference only (autograd, autocast and other
+  // devices keep the LibTorch layers). Returns "" when enabled, else why it is not.
+  std::string use_fused_cpu();
+  // The fused encoder in use, or nullptr.
+  const FusedCpuEncoder* fused_cpu() const { return fused_.get(); }
 
   // The encoder's learnable tensors themselves (not copies) under checkpoint names, query, key
   // and value as the one fused "encoder.layer.N.attention.attention.qkv" the forward uses: what
@@ -174,6 +184,7 @@ class ViTMSNModel {
   Linear classifier_;
   std::optional<ProjectionHead> head_;
   at::Tensor prototypes_;  // [K, out], L2-normalised at load
+  std::shared_ptr<const FusedCpuEncoder> fused_;
 };
 
 }  // namespace msnlens

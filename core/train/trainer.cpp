@@ -46,7 +46,7 @@ class Autocast {
 MsnTrainer::MsnTrainer(const PretrainConfig& config, std::shared_ptr<const ImageDataset> data,
                        std::shared_ptr<Distributed> dist, at::Device device)
     : config_(config), data_(std::move(data)), dist_(std::move(dist)), device_(device) {
-  if (!device_.is_cuda()) configure_cpu_threads(config_.precision == "bf16" ? Precision::BF16 : Precision::FP32);
+  if (!device_.is_cuda()) configure_cpu_threads(config_.precision == "bf16" ? Precision::BF16 : Precision::FP32, /*fused=*/false);
   torch::manual_seed(config_.seed);
   student_ = MsnNetwork(config_.model, config_.head, device_, config_.seed);
   target_ = MsnNetwork(config_.model, config_.head, device_, config_.seed);

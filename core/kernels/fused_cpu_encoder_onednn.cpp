@@ -1,0 +1,321 @@
+#include <dnnl.hpp>
+
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "common/error.h"
+#include "kernels/fused_cpu_encoder.h"
+
+namespace msnlens {
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+memory::dim dim(std::int64_t v) { return static_cast<memory::dim>(v); }
+
+// transformers' hidden_act as oneDNN eltwise post-ops: {algorithm, alpha, beta} in order.
+struct Eltwise {
+  dnnl::algorithm algorithm;
+  float alpha = 0.f, beta = 0.f;
+};
+
+bool activation_post_ops(const std::string& name, std::vector<Eltwise>* ops) {
+  if (name == "gelu") *ops = {{dnnl::algorithm::eltwise_gelu_erf}};
+  // gelu_new writes out the same tanh approximation nn.GELU(approximate="tanh") computes.
+  else if (name == "gelu_new" || name == "gelu_pytorch_tanh") *ops = {{dnnl::algorithm::eltwise_gelu_tanh}};
+  else if (name == "relu") *ops = {{dnnl::algorithm::eltwise_relu}};
+  else if (name == "silu") *ops = {{dnnl::algorithm::eltwise_swish, 1.f}};
+  else if (name == "quick_gelu") *ops = {{dnnl::algorithm::eltwise_swish, 1.702f}};
+  else if (name == "selu")  // scale * elu(x, alpha), with torch's constants
+    *ops = {{dnnl::algorithm::eltwise_elu, 1.6732632423543772f}, {dnnl::algorithm::eltwise_linear, 1.0507009873554805f}};
+  else return false;
+  return true;
+}
+
+// A GEMM weight [out, in] as oneDNN's [in, out] matrix, reordered into `layout`.
+memory reordered_weight(const at::Tensor& weight, const memory::desc& layout, dt type) {
+  const at::Tensor w = weight.to(at::kCPU, type == dt::bf16 ? at::kBFloat16 : at::kFloat).contiguous();
+  memory plain({{dim(w.size(1)), dim(w.size(0))}, type, tag::ba}, cpu_engine(), w.data_ptr());
+  memory blocked(layout, cpu_engine());
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(plain, blocked).execute(stream, plain, blocked);
+  stream.wait();
+  return blocked;
+}
+
+// A float32 vector kept by the encoder (biases, LayerNorm parameters).
+at::Tensor host_f32(const at::Tensor& t) { return t.defined() ? t.to(at::kCPU, at::kFloat).contiguous().clone() : t; }
+
+memory wrap(const memory::desc& desc, const at::Tensor& t, std::int64_t offset_elements = 0) {
+  auto* base = static_cast<char*>(t.data_ptr()) + offset_elements * static_cast<std::int64_t>(t.element_size());
+  return memory(desc, cpu_engine(), base);
+}
+
+dt to_dnnl(Precision p) { return p == Precision::BF16 ? dt::bf16 : dt::f32; }
+
+class OnednnEncoder final : public FusedCpuEncoder {
+ public:
+  OnednnEncoder(const std::vector<EncoderLayerWeights>& layers, const EncoderSpec& spec, Precision precision,
+                std::vector<Eltwise> activation)
+      : spec_(spec), type_(to_dnnl(precision)), activation_(std::move(activation)) {
+    const at::Tensor& first = layers.front().qkv_weight;
+    hidden_ = first.size(1);
+    inner_ = layers.front().fc1_weight.size(0);
+    qkv_bias_ = layers.front().qkv_bias.defined();
+    // The layouts the kernels want for the usual sequence length; plans for other lengths
+    // reuse them (oneDNN's blocked weight layouts depend on K, N and the ISA, not on M).
+    const memory::dim m = dim(spec.tokens);
+    layouts_.qkv = linear_desc(m, hidden_, 3 * hidden_, {}, false, type_, nullptr, qkv_bias_).weights_desc();
+    layouts_.proj = linear_desc(m, hidden_, hidden_, {}, true, dt::f32).weights_desc();
+    layouts_.fc1 = linear_desc(m, hidden_, inner_, activation_, false, type_).weights_desc();
+    layouts_.fc2 = linear_desc(m, inner_, hidden_, {}, true, dt::f32).weights_desc();
+    kernels_ = linear_desc(m, hidden_, inner_, activation_, false, type_).impl_info_str();
+    for (const EncoderLayerWeights& l : layers) {
+      Layer p;
+      p.norm1_weight = host_f32(l.norm1_weight), p.norm1_bias = host_f32(l.norm1_bias);
+      p.norm2_weight = host_f32(l.norm2_weight), p.norm2_bias = host_f32(l.norm2_bias);
+      p.qkv = reordered_weight(l.qkv_weight, layouts_.qkv, type_);
+      p.proj = reordered_weight(l.proj_weight, layouts_.proj, type_);
+      p.fc1 = reordered_weight(l.fc1_weight, layouts_.fc1, type_);
+      p.fc2 = reordered_weight(l.fc2_weight, layouts_.fc2, type_);
+      p.qkv_bias = host_f32(l.qkv_bias), p.proj_bias = host_f32(l.proj_bias);
+      p.fc1_bias = host_f32(l.fc1_bias), p.fc2_bias = host_f32(l.fc2_bias);
+      for (const memory* w : {&p.qkv, &p.proj, &p.fc1, &p.fc2}) weight_bytes_ += w->get_desc().get_size();
+      layers_.push_back(std::move(p));
+    }
+  }
+
+  at::Tensor forward(const at::Tensor& input, const at::Tensor& head_mask, std::vector<at::Tensor>* hidden,
+                     std::vector<at::Tensor>* attentions) const override {
+    const std::int64_t b = input.size(0), t = input.size(1), d = hidden_, heads = spec_.num_heads;
+    if (input.dim() != 3 || d != input.size(2)) fail("fused encoder", "input must be [batch, tokens, hidden]");
+    at::Tensor x = input.to(at::kCPU, at::kFloat).contiguous();
+    at::Tensor mask = head_mask.defined() ? head_mask.to(at::kCPU, at::kFloat).contiguous() : head_mask;
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Plan& plan = plan_for(b, t, mask.defined());
+    const at::ScalarType c = type_ == dt::bf16 ? at::kBFloat16 : at::kFloat;
+    const bool convert = type_ == dt::bf16;
+    const auto f32 = at::TensorOptions().dtype(at::kFloat);
+    const std::int64_t m = b * t;
+
+    const at::Tensor normed = at::empty({m, d}, f32);
+    const at::Tensor normed_c = convert ? at::empty({m, d}, c) : normed;
+    const at::Tensor qkv = at::empty({m, 3 * d}, c);
+    const at::Tensor scores = at::empty({b, heads, t, t}, f32);
+    // Without kept maps, float32 softmax runs in place and bf16 writes its GEMM input directly.
+    const at::Tensor probs_c = convert ? at::empty({b, heads, t, t}, c) : scores;
+    const at::Tensor context = at::empty({m, d}, c);
+    const at::Tensor mid = at::empty({m, d}, f32);
+    const at::Tensor inner = at::empty({m, inner_}, c);
+
+    dnnl::stream s(cpu_engine());
+    const memory m_normed = wrap(plan.rows_f32, normed), m_normed_c = wrap(plan.rows_c, normed_c);
+    const memory m_q = wrap(plan.q, qkv), m_kt = wrap(plan.kt, qkv, d), m_v = wrap(plan.v, qkv, 2 * d);
+    const memory m_qkv = wrap(plan.qkv_out, qkv), m_scores = wrap(plan.scores, scores);
+    const memory m_probs_c = wrap(plan.probs_c, probs_c), m_context = wrap(plan.context, context);
+    const memory m_context_rows = wrap(plan.rows_c, context), m_mid = wrap(plan.rows_f32, mid);
+    const memory m_inner = wrap(plan.inner, inner);
+
+    auto layer_norm = [&](const memory& src, const at::Tensor& weight, const at::Tensor& bias) {
+      plan.norm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, m_normed},
+                            {DNNL_ARG_SCALE, wrap(plan.vector_d, weight)}, {DNNL_ARG_SHIFT, wrap(plan.vector_d, bias)}});
+      if (convert) plan.to_c.execute(s, {{DNNL_ARG_FROM, m_normed}, {DNNL_ARG_TO, m_normed_c}});
+    };
+    auto linear = [&](const dnnl::matmul& mm, const memory& src, const memory& weight, const at::Tensor& bias,
+                      const memory& dst, const memory* residual) {
+      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weight}, {DNNL_ARG_DST, dst}};
+      if (bias.defined()) args[DNNL_ARG_BIAS] = wrap(memory::desc({1, dim(bias.size(0))}, dt::f32, tag::ab), bias);
+      if (residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = *residual;
+      mm.execute(s, args);
+    };
+
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const Layer& l = layers_[i];
+      const memory m_x = wrap(plan.rows_f32, x);
+      // Attention: x + proj(softmax(q k^T / sqrt(d_head)) v), q, k, v read in place from qkv.
+      layer_norm(m_x, l.norm1_weight, l.norm1_bias);
+      linear(plan.qkv, m_normed_c, l.qkv, l.qkv_bias, m_qkv, nullptr);
+      plan.scores_mm.execute(s, {{DNNL_ARG_SRC, m_q}, {DNNL_ARG_WEIGHTS, m_kt}, {DNNL_ARG_DST, m_scores}});
+      at::Tensor probs;  // float32, when kept
+      memory m_p;
+      if (attentions) {
+        probs = at::empty({b, heads, t, t}, f32);
+        m_p = wrap(plan.scores, probs);
+        plan.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_p}});
+      } else {
+        m_p = m_scores;
+        plan.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_scores}});
+      }
+      if (mask.defined()) {
+        const memory m_mask = wrap(plan.head_mask, mask, static_cast<std::int64_t>(i) * heads);
+        plan.apply_mask.execute(s, {{DNNL_ARG_SRC_0, m_p}, {DNNL_ARG_SRC_1, m_mask}, {DNNL_ARG_DST, m_p}});
+      }
+      if (convert) plan.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
+      plan.context_mm.execute(s, {{DNNL_ARG_SRC, convert ? m_probs_c : m_p}, {DNNL_ARG_WEIGHTS, m_v},
+                                  {DNNL_ARG_DST, m_context}});
+      linear(plan.proj, m_context_rows, l.proj, l.proj_bias, m_mid, &m_x);
+      // MLP: mid + fc2(act(fc1(LN(mid)))), the activation a post-op of fc1.
+      layer_norm(m_mid, l.norm2_weight, l.norm2_bias);
+      linear(plan.fc1, m_normed_c, l.fc1, l.fc1_bias, m_inner, nullptr);
+      at::Tensor out = at::empty({b, t, d}, f32);
+      linear(plan.fc2, m_inner, l.fc2, l.fc2_bias, wrap(plan.rows_f32, out), &m_mid);
+      s.wait();
+      if (attentions) attentions->push_back(probs);
+      if (hidden) hidden->push_back(out);
+      x = out;
+    }
+    return x;
+  }
+
+  std::string kernels() const override { return kernels_; }
+  std::size_t weight_bytes() const override { return weight_bytes_; }
+
+ private:
+  struct Layer {
+    memory qkv, proj, fc1, fc2;  // blocked layouts
+    at::Tensor qkv_bias, proj_bias, fc1_bias, fc2_bias;
+    at::Tensor norm1_weight, norm1_bias, norm2_weight, norm2_bias;
+  };
+
+  // Everything that depends on the batch and sequence length: built once per shape, reused.
+  struct Plan {
+    memory::desc rows_f32, rows_c, vector_d, qkv_out, q, kt, v, scores, probs_c, context, inner, head_mask;
+    dnnl::layer_normalization_forward norm;
+    dnnl::reorder to_c, probs_to_c;
+    dnnl::matmul qkv, proj, fc1, fc2, scores_mm, context_mm;
+    dnnl::softmax_v2_forward softmax_f32;
+    dnnl::binary apply_mask;
+  };
+
+  // A [M, K] x [K, N] GEMM with bias, then `eltwise` post-ops, then (residual) a float32 add
+  // of a [M, N] tensor; the destination is float32 with a residual, else the compute type.
+  dnnl::matmul::primitive_desc linear_desc(memory::dim m, std::int64_t k, std::int64_t n,
+                                           const std::vector<Eltwise>& eltwise, bool residual, dt out,
+                                           const memory::desc* weights = nullptr, bool with_bias = true) const {
+    const memory::desc src({m, dim(k)}, type_, tag::ab), dst({m, dim(n)}, out, tag::ab);
+    const memory::desc any_weights({dim(k), dim(n)}, type_, tag::any), bias({1, dim(n)}, dt::f32, tag::ab);
+    dnnl::post_ops ops;
+    for (const Eltwise& e : eltwise) ops.append_eltwise(1.f, e.algorithm, e.alpha, e.beta);
+    if (residual) ops.append_binary(dnnl::algorithm::binary_add, memory::desc({m, dim(n)}, dt::f32, tag::ab));
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    const memory::desc& w = weights ? *weights : any_weights;
+    if (!with_bias) return {dnnl::matmul::desc(src, w, dst), attr, cpu_engine()};
+    return {dnnl::matmul::desc(src, w, bias, dst), attr, cpu_engine()};
+  }
+
+  const Plan& plan_for(std::int64_t b, std::int64_t t, bool masked) const {
+    const auto key = std::make_tuple(b, t, masked);
+    if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+    // Token dropping gives every mask its own length; keep the cache to the recent ones.
+    if (plans_.size() >= 64) plans_.clear();
+    const std::int64_t d = hidden_, heads = spec_.num_heads, hd = d / heads;
+    const memory::dim m = dim(b * t), B = dim(b), T = dim(t), H = dim(heads), HD = dim(hd), D = dim(d);
+    auto plan = std::make_unique<Plan>();
+    Plan& p = *plan;
+    p.rows_f32 = {{m, D}, dt::f32, tag::ab};
+    p.rows_c = {{m, D}, type_, tag::ab};
+    p.vector_d = {{D}, dt::f32, tag::a};
+    p.qkv_out = {{m, 3 * D}, type_, tag::ab};
+    p.inner = {{m, dim(inner_)}, type_, tag::ab};
+    // Views into the QKV output [B, T, 3, H, hd], as [B, H, T, hd] and k^T as [B, H, hd, T].
+    p.q = {{B, H, T, HD}, type_, memory::dims{T * 3 * D, HD, 3 * D, 1}};
+    p.kt = {{B, H, HD, T}, type_, memory::dims{T * 3 * D, HD, 1, 3 * D}};
+    p.v = p.q;
+    p.scores = {{B, H, T, T}, dt::f32, tag::abcd};
+    p.probs_c = {{B, H, T, T}, type_, tag::abcd};
+    // The context lands as [B, T, H, hd], i.e. already the [M, D] rows the output GEMM reads.
+    p.context = {{B, H, T, HD}, type_, memory::dims{T * D, HD, D, 1}};
+    p.head_mask = {{1, H, 1, 1}, dt::f32, tag::abcd};
+
+    using dnnl::prop_kind;
+    p.norm = dnnl::layer_normalization_forward({{prop_kind::forward_inference, p.rows_f32, static_cast<float>(spec_.layer_norm_eps),
+                                                 dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift},
+                                                cpu_engine()});
+    if (type_ != dt::f32) {
+      p.to_c = dnnl::reorder({cpu_engine(), p.rows_f32, cpu_engine(), p.rows_c});
+      p.probs_to_c = dnnl::reorder({cpu_engine(), p.scores, cpu_engine(), p.probs_c});
+    }
+    p.qkv = dnnl::matmul(linear_desc(m, d, 3 * d, {}, false, type_, &layouts_.qkv, qkv_bias_));
+    p.proj = dnnl::matmul(linear_desc(m, d, d, {}, true, dt::f32, &layouts_.proj));
+    p.fc1 = dnnl::matmul(linear_desc(m, d, inner_, activation_, false, type_, &layouts_.fc1));
+    p.fc2 = dnnl::matmul(linear_desc(m, inner_, d, {}, true, dt::f32, &layouts_.fc2));
+
+    dnnl::primitive_attr scaled;
+    scaled.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))});
+    p.scores_mm = dnnl::matmul({dnnl::matmul::desc(p.q, p.kt, p.scores), scaled, cpu_engine()});
+    p.context_mm = dnnl::matmul({dnnl::matmul::desc(type_ == dt::f32 ? p.scores : p.probs_c, p.v, p.context), cpu_engine()});
+    p.softmax_f32 = dnnl::softmax_v2_forward(
+        {{prop_kind::forward_inference, dnnl::algorithm::softmax_accurate, p.scores, p.scores, 3}, cpu_engine()});
+    if (masked)
+      p.apply_mask = dnnl::binary({{dnnl::algorithm::binary_mul, p.scores, p.head_mask, p.scores}, cpu_engine()});
+    return *plans_.emplace(key, std::move(plan)).first->second;
+  }
+
+  EncoderSpec spec_;
+  dt type_;
+  std::vector<Eltwise> activation_;
+  std::int64_t hidden_ = 0, inner_ = 0;
+  bool qkv_bias_ = false;
+  struct {
+    memory::desc qkv, proj, fc1, fc2;
+  } layouts_;
+  std::vector<Layer> layers_;
+  std::string kernels_;
+  std::size_t weight_bytes_ = 0;
+  mutable std::mutex mutex_;
+  mutable std::map<std::tuple<std::int64_t, std::int64_t, bool>, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace
+
+std::unique_ptr<FusedCpuEncoder> FusedCpuEncoder::create(const std::vector<EncoderLayerWeights>& layers,
+                                                         const EncoderSpec& spec, Precision precision,
+                                                         std::string* why) {
+  std::vector<Eltwise> activation;
+  if (layers.empty()) {
+    *why = "the model has no layers";
+    return nullptr;
+  }
+  if (precision != Precision::FP32 && precision != Precision::BF16) {
+    *why = std::string("no fused CPU kernels for ") + to_string(precision);
+    return nullptr;
+  }
+  if (!activation_post_ops(spec.activation, &activation)) {
+    *why = "no fused kernel for hidden_act \"" + spec.activation + "\"";
+    return nullptr;
+  }
+  try {
+    return std::make_unique<OnednnEncoder>(layers, spec, precision, std::move(activation));
+  } catch (const dnnl::error& e) {
+    // e.g. bf16 on a CPU without AVX-512: oneDNN has no implementation to offer.
+    *why = std::string("oneDNN: ") + e.what();
+    return nullptr;
+  }
+}
+
+std::string onednn_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: break;
+  }
+  return "generic";
+}
+
+}  // namespace msnlens
