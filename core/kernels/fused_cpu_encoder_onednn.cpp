@@ -1,6 +1,9 @@
 #include <dnnl.hpp>
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -62,6 +65,51 @@ memory wrap(const memory::desc& desc, const at::Tensor& t, std::int64_t offset_e
 
 dt to_dnnl(Precision p) { return p == Precision::BF16 ? dt::bf16 : dt::f32; }
 
+// float -> bf16 with round-to-nearest-even, as c10::BFloat16 and oneDNN's reorders round.
+inline std::uint16_t to_bf16(float f) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return static_cast<std::uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+inline void store(float* out, std::int64_t i, float v) { out[i] = v; }
+inline void store(std::uint16_t* out, std::int64_t i, float v) { out[i] = to_bf16(v); }
+
+// LayerNorm of float32 rows straight into the GEMM's input type. oneDNN 2.6's layer norm
+// wants one type in and out, which would cost a separate float32 -> bf16 pass per norm.
+// Statistics in float32, two passes (mean, then squared deviations), like ATen's CPU kernel.
+template <typename Out>
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void layer_norm_row(const float* x, const float* weight, const float* bias, float eps, std::int64_t n, Out* out) {
+  // 16 running sums: a fixed lane order the compiler can vectorise without -ffast-math.
+  constexpr int kLanes = 16;
+  const std::int64_t body = n - n % kLanes;
+  float lanes[kLanes] = {};
+  for (std::int64_t i = 0; i < body; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+  float sum = 0.f;
+  for (std::int64_t i = body; i < n; ++i) sum += x[i];
+  for (const float l : lanes) sum += l;
+  const float mean = sum / static_cast<float>(n);
+  for (float& l : lanes) l = 0.f;
+  for (std::int64_t i = 0; i < body; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += (x[i + j] - mean) * (x[i + j] - mean);
+  float squares = 0.f;
+  for (std::int64_t i = body; i < n; ++i) squares += (x[i] - mean) * (x[i] - mean);
+  for (const float l : lanes) squares += l;
+  const float inv = 1.f / std::sqrt(squares / static_cast<float>(n) + eps);
+  for (std::int64_t i = 0; i < n; ++i) store(out, i, (x[i] - mean) * inv * weight[i] + bias[i]);
+}
+
+template <typename Out>
+void layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, float eps, Out* out) {
+  const std::int64_t rows = x.size(0) * (x.dim() == 3 ? x.size(1) : 1), n = x.size(-1);
+  const float *px = x.data_ptr<float>(), *w = weight.data_ptr<float>(), *b = bias.data_ptr<float>();
+  at::parallel_for(0, rows, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) layer_norm_row(px + r * n, w, b, eps, n, out + r * n);
+  });
+}
+
 class OnednnEncoder final : public FusedCpuEncoder {
  public:
   OnednnEncoder(const std::vector<EncoderLayerWeights>& layers, const EncoderSpec& spec, Precision precision,
@@ -107,8 +155,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
     const auto f32 = at::TensorOptions().dtype(at::kFloat);
     const std::int64_t m = b * t;
 
-    const at::Tensor normed = at::empty({m, d}, f32);
-    const at::Tensor normed_c = convert ? at::empty({m, d}, c) : normed;
+    const at::Tensor normed_c = at::empty({m, d}, c);
     const at::Tensor qkv = at::empty({m, 3 * d}, c);
     const at::Tensor scores = at::empty({b, heads, t, t}, f32);
     // Without kept maps, float32 softmax runs in place and bf16 writes its GEMM input directly.
@@ -118,17 +165,17 @@ class OnednnEncoder final : public FusedCpuEncoder {
     const at::Tensor inner = at::empty({m, inner_}, c);
 
     dnnl::stream s(cpu_engine());
-    const memory m_normed = wrap(plan.rows_f32, normed), m_normed_c = wrap(plan.rows_c, normed_c);
+    const memory m_normed_c = wrap(plan.rows_c, normed_c);
     const memory m_q = wrap(plan.q, qkv), m_kt = wrap(plan.kt, qkv, d), m_v = wrap(plan.v, qkv, 2 * d);
     const memory m_qkv = wrap(plan.qkv_out, qkv), m_scores = wrap(plan.scores, scores);
     const memory m_probs_c = wrap(plan.probs_c, probs_c), m_context = wrap(plan.context, context);
     const memory m_context_rows = wrap(plan.rows_c, context), m_mid = wrap(plan.rows_f32, mid);
     const memory m_inner = wrap(plan.inner, inner);
 
-    auto layer_norm = [&](const memory& src, const at::Tensor& weight, const at::Tensor& bias) {
-      plan.norm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, m_normed},
-                            {DNNL_ARG_SCALE, wrap(plan.vector_d, weight)}, {DNNL_ARG_SHIFT, wrap(plan.vector_d, bias)}});
-      if (convert) plan.to_c.execute(s, {{DNNL_ARG_FROM, m_normed}, {DNNL_ARG_TO, m_normed_c}});
+    const auto eps = static_cast<float>(spec_.layer_norm_eps);
+    auto norm = [&](const at::Tensor& src, const at::Tensor& weight, const at::Tensor& bias) {
+      if (convert) layer_norm(src, weight, bias, eps, static_cast<std::uint16_t*>(normed_c.data_ptr()));
+      else layer_norm(src, weight, bias, eps, normed_c.data_ptr<float>());
     };
     auto linear = [&](const dnnl::matmul& mm, const memory& src, const memory& weight, const at::Tensor& bias,
                       const memory& dst, const memory* residual) {
@@ -142,7 +189,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
       const Layer& l = layers_[i];
       const memory m_x = wrap(plan.rows_f32, x);
       // Attention: x + proj(softmax(q k^T / sqrt(d_head)) v), q, k, v read in place from qkv.
-      layer_norm(m_x, l.norm1_weight, l.norm1_bias);
+      norm(x, l.norm1_weight, l.norm1_bias);
       linear(plan.qkv, m_normed_c, l.qkv, l.qkv_bias, m_qkv, nullptr);
       plan.scores_mm.execute(s, {{DNNL_ARG_SRC, m_q}, {DNNL_ARG_WEIGHTS, m_kt}, {DNNL_ARG_DST, m_scores}});
       at::Tensor probs;  // float32, when kept
@@ -164,7 +211,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
                                   {DNNL_ARG_DST, m_context}});
       linear(plan.proj, m_context_rows, l.proj, l.proj_bias, m_mid, &m_x);
       // MLP: mid + fc2(act(fc1(LN(mid)))), the activation a post-op of fc1.
-      layer_norm(m_mid, l.norm2_weight, l.norm2_bias);
+      norm(mid, l.norm2_weight, l.norm2_bias);
       linear(plan.fc1, m_normed_c, l.fc1, l.fc1_bias, m_inner, nullptr);
       at::Tensor out = at::empty({b, t, d}, f32);
       linear(plan.fc2, m_inner, l.fc2, l.fc2_bias, wrap(plan.rows_f32, out), &m_mid);
@@ -188,9 +235,8 @@ class OnednnEncoder final : public FusedCpuEncoder {
 
   // Everything that depends on the batch and sequence length: built once per shape, reused.
   struct Plan {
-    memory::desc rows_f32, rows_c, vector_d, qkv_out, q, kt, v, scores, probs_c, context, inner, head_mask;
-    dnnl::layer_normalization_forward norm;
-    dnnl::reorder to_c, probs_to_c;
+    memory::desc rows_f32, rows_c, qkv_out, q, kt, v, scores, probs_c, context, inner, head_mask;
+    dnnl::reorder probs_to_c;
     dnnl::matmul qkv, proj, fc1, fc2, scores_mm, context_mm;
     dnnl::softmax_v2_forward softmax_f32;
     dnnl::binary apply_mask;
@@ -224,7 +270,6 @@ class OnednnEncoder final : public FusedCpuEncoder {
     Plan& p = *plan;
     p.rows_f32 = {{m, D}, dt::f32, tag::ab};
     p.rows_c = {{m, D}, type_, tag::ab};
-    p.vector_d = {{D}, dt::f32, tag::a};
     p.qkv_out = {{m, 3 * D}, type_, tag::ab};
     p.inner = {{m, dim(inner_)}, type_, tag::ab};
     // Views into the QKV output [B, T, 3, H, hd], as [B, H, T, hd] and k^T as [B, H, hd, T].
@@ -238,13 +283,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
     p.head_mask = {{1, H, 1, 1}, dt::f32, tag::abcd};
 
     using dnnl::prop_kind;
-    p.norm = dnnl::layer_normalization_forward({{prop_kind::forward_inference, p.rows_f32, static_cast<float>(spec_.layer_norm_eps),
-                                                 dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift},
-                                                cpu_engine()});
-    if (type_ != dt::f32) {
-      p.to_c = dnnl::reorder({cpu_engine(), p.rows_f32, cpu_engine(), p.rows_c});
-      p.probs_to_c = dnnl::reorder({cpu_engine(), p.scores, cpu_engine(), p.probs_c});
-    }
+    if (type_ != dt::f32) p.probs_to_c = dnnl::reorder({cpu_engine(), p.scores, cpu_engine(), p.probs_c});
     p.qkv = dnnl::matmul(linear_desc(m, d, 3 * d, {}, false, type_, &layouts_.qkv, qkv_bias_));
     p.proj = dnnl::matmul(linear_desc(m, d, d, {}, true, dt::f32, &layouts_.proj));
     p.fc1 = dnnl::matmul(linear_desc(m, d, inner_, activation_, false, type_, &layouts_.fc1));
