@@ -198,15 +198,19 @@ class OnednnEncoder final : public FusedCpuEncoder {
         probs = at::empty({b, heads, t, t}, f32);
         m_p = wrap(plan.scores, probs);
         plan.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_p}});
+      } else if (convert && !mask.defined()) {
+        // Nothing keeps the float32 probabilities: softmax writes the bf16 GEMM input itself.
+        plan.softmax_to_c.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_probs_c}});
       } else {
         m_p = m_scores;
         plan.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_scores}});
       }
+      const bool probs_ready = convert && !attentions && !mask.defined();
       if (mask.defined()) {
         const memory m_mask = wrap(plan.head_mask, mask, static_cast<std::int64_t>(i) * heads);
         plan.apply_mask.execute(s, {{DNNL_ARG_SRC_0, m_p}, {DNNL_ARG_SRC_1, m_mask}, {DNNL_ARG_DST, m_p}});
       }
-      if (convert) plan.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
+      if (convert && !probs_ready) plan.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
       plan.context_mm.execute(s, {{DNNL_ARG_SRC, convert ? m_probs_c : m_p}, {DNNL_ARG_WEIGHTS, m_v},
                                   {DNNL_ARG_DST, m_context}});
       linear(plan.proj, m_context_rows, l.proj, l.proj_bias, m_mid, &m_x);
@@ -238,7 +242,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
     memory::desc rows_f32, rows_c, qkv_out, q, kt, v, scores, probs_c, context, inner, head_mask;
     dnnl::reorder probs_to_c;
     dnnl::matmul qkv, proj, fc1, fc2, scores_mm, context_mm;
-    dnnl::softmax_v2_forward softmax_f32;
+    dnnl::softmax_v2_forward softmax_f32, softmax_to_c;
     dnnl::binary apply_mask;
   };
 
@@ -283,7 +287,11 @@ class OnednnEncoder final : public FusedCpuEncoder {
     p.head_mask = {{1, H, 1, 1}, dt::f32, tag::abcd};
 
     using dnnl::prop_kind;
-    if (type_ != dt::f32) p.probs_to_c = dnnl::reorder({cpu_engine(), p.scores, cpu_engine(), p.probs_c});
+    if (type_ != dt::f32) {
+      p.probs_to_c = dnnl::reorder({cpu_engine(), p.scores, cpu_engine(), p.probs_c});
+      p.softmax_to_c = dnnl::softmax_v2_forward(
+          {{prop_kind::forward_inference, dnnl::algorithm::softmax_accurate, p.scores, p.probs_c, 3}, cpu_engine()});
+    }
     p.qkv = dnnl::matmul(linear_desc(m, d, 3 * d, {}, false, type_, &layouts_.qkv, qkv_bias_));
     p.proj = dnnl::matmul(linear_desc(m, d, d, {}, true, dt::f32, &layouts_.proj));
     p.fc1 = dnnl::matmul(linear_desc(m, d, inner_, activation_, false, type_, &layouts_.fc1));

@@ -103,20 +103,22 @@ TEST(FusedEncoder, BatchWithDroppedTokensHeadMaskAndNoQkvBias) {
 }
 
 TEST(FusedEncoder, WithoutMapsOrHiddenStates) {
-  for (const Precision precision : {Precision::FP32, Precision::BF16}) {
-    const Pair p = models("gelu", precision);
-    ASSERT_NE(p.fused.fused_cpu(), nullptr);
-    ForwardOptions all, lean;
-    lean.output_attentions = false;
-    lean.output_hidden_states = false;
-    lean.head_mask = at::tensor({1.0, 0.0, 1.0, 1.0});
-    all.head_mask = lean.head_mask;
-    const ModelOutput want = p.reference.forward(pixels(2), all), got = p.fused.forward(pixels(2), lean);
-    EXPECT_TRUE(got.attentions.empty());
-    EXPECT_TRUE(got.hidden_states.empty());
-    expect_close(got.last_hidden_state, want.last_hidden_state, "last_hidden_state",
-                 precision == Precision::FP32 ? 1e-4 : 1e-2);
-  }
+  // Each precision, with and without head_mask: bf16 without either softmaxes straight into bf16.
+  for (const Precision precision : {Precision::FP32, Precision::BF16})
+    for (const bool masked : {false, true}) {
+      const Pair p = models("gelu", precision);
+      ASSERT_NE(p.fused.fused_cpu(), nullptr);
+      ForwardOptions all, lean;
+      lean.output_attentions = false;
+      lean.output_hidden_states = false;
+      if (masked) lean.head_mask = at::tensor({1.0, 0.0, 1.0, 1.0});
+      all.head_mask = lean.head_mask;
+      const ModelOutput want = p.reference.forward(pixels(2), all), got = p.fused.forward(pixels(2), lean);
+      EXPECT_TRUE(got.attentions.empty());
+      EXPECT_TRUE(got.hidden_states.empty());
+      expect_close(got.last_hidden_state, want.last_hidden_state, "last_hidden_state",
+                   precision == Precision::FP32 ? 1e-4 : 1e-2);
+    }
 }
 
 TEST(FusedEncoder, Bf16StaysWithinTheStatedBound) {
