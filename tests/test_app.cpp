@@ -137,6 +137,7 @@ class AppTest : public QObject {
   void depth_lens_ends_at_the_output();
   void figure_and_map_export_open_in_other_tools();
   void randomized_interaction_ends_in_a_fresh_state();
+  void engine_menu_switches_cpu_kernels();
 
  private:
   // Drops tiny224-cls and chelsea.png and waits for the first result.
@@ -700,6 +701,30 @@ void AppTest::randomized_interaction_ends_in_a_fresh_state() {
     QVERIFY(window_->maskedResult() && window_->maskedResult()->mask == want->mask);
     same(window_->maskedResult()->cls, fresh.view(1, want->mask, want->mode)->cls, "masked CLS");
   }
+}
+
+void AppTest::engine_menu_switches_cpu_kernels() {
+  // Engine > Fused oneDNN kernels: off reloads the model on the LibTorch layers, with the same
+  // predictions (float32 here: both paths match the fixtures to 1e-6).
+  openDefault();
+  const ViewSummaryPtr fused_view = window_->baseline();
+  const std::vector<float> fused_probs = fused_view->class_probs;
+#ifdef MSNLENS_WITH_ONEDNN
+  QVERIFY2(window_->modelInfo().kernels.startsWith("oneDNN fused"), qPrintable(window_->modelInfo().kernels));
+#endif
+  QAction* action = nullptr;
+  for (QAction* a : window_->findChildren<QAction*>())
+    if (a->text() == "Fused oneDNN kernels on the CPU") action = a;
+  QVERIFY(action != nullptr);
+  QVERIFY(action->isChecked());
+  QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+  action->trigger();
+  QVERIFY2(ready.wait(kTimeoutMs), qPrintable(window_->errorText()));
+  QCOMPARE(window_->modelInfo().kernels, QString("LibTorch (LibTorch kernels requested)"));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr && window_->baseline() != fused_view, kTimeoutMs);
+  const std::vector<float> reference_probs = window_->baseline()->class_probs;
+  QCOMPARE(reference_probs.size(), fused_probs.size());
+  for (std::size_t i = 0; i < fused_probs.size(); ++i) QVERIFY(std::abs(reference_probs[i] - fused_probs[i]) < 1e-4f);
 }
 
 QTEST_MAIN(AppTest)

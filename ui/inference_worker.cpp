@@ -38,6 +38,14 @@ class Busy {
   InferenceWorker* w_;
 };
 
+WorkbenchOptions options_for(const QString& device, const QString& precision, bool fused_cpu) {
+  WorkbenchOptions options;
+  options.device = device.toStdString();
+  options.precision = precision.toStdString();
+  options.fused_cpu = fused_cpu;
+  return options;
+}
+
 ModelInfo to_model_info(const ModelDescription& d, bool demo) {
   ModelInfo info;
   info.path = QString::fromStdString(d.path);
@@ -81,10 +89,7 @@ InferenceWorker::~InferenceWorker() = default;
 void InferenceWorker::loadModel(const QString& path, const QString& device, const QString& precision, bool demo) {
   const Busy busy(this);
   try {
-    WorkbenchOptions options;
-    options.device = device.toStdString();
-    options.precision = precision.toStdString();
-    const ModelDescription& d = bench_->load_model(path.toStdString(), options);
+    const ModelDescription& d = bench_->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
     model_path_ = path;
     Q_EMIT modelLoaded(to_model_info(d, demo));
   } catch (const std::exception& e) {
@@ -105,10 +110,7 @@ void InferenceWorker::loadCompareModel(const QString& path, const QString& devic
   const Busy busy(this);
   try {
     auto bench = std::make_unique<Workbench>();
-    WorkbenchOptions options;
-    options.device = device.toStdString();
-    options.precision = precision.toStdString();
-    const ModelDescription d = bench->load_model(path.toStdString(), options);
+    const ModelDescription d = bench->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
     if (const std::string shipped = Workbench::shipped_few_shot(path.toStdString()); !shipped.empty()) bench->load_few_shot(shipped);
     for (const auto& [id, image] : images_) bench->add_image(id, image);
     compare_ = std::move(bench);

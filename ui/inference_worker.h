@@ -43,6 +43,9 @@ class InferenceWorker : public QObject {
   // A second model beside the first (an empty path closes it): every view request then also
   // runs on it, in ViewResult::compare.
   void loadCompareModel(const QString& path, const QString& device, const QString& precision);
+  // The fused oneDNN encoder (true, the default) or the LibTorch layers for models loaded
+  // from now on, on the CPU.
+  void setFusedCpu(bool fused) { fused_cpu_ = fused; }
   void addImageFile(quint64 id, const QString& path);
   void addImageData(quint64 id, const QByteArray& encoded, const QString& name);
   void addImage(quint64 id, const QImage& image, const QString& name);
@@ -89,6 +92,7 @@ class InferenceWorker : public QObject {
   void emitFewShot();
 
   std::unique_ptr<Workbench> bench_, compare_;
+  bool fused_cpu_ = true;
   std::map<quint64, RgbImage> images_;  // for a comparison model loaded later
   QString model_path_;
   std::mutex pending_mutex_;

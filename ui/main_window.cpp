@@ -163,12 +163,14 @@ void MainWindow::buildUi() {
 
 void MainWindow::connectWorker() {
   worker_ = new InferenceWorker;
+  worker_->setFusedCpu(fused_cpu_);  // the saved choice, before the worker has a thread of its own
   worker_->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
   // Requests, queued onto the worker's thread (views and sweeps are asked for directly: see
   // InferenceWorker::requestView).
   connect(this, &MainWindow::loadModelRequested, worker_, &InferenceWorker::loadModel);
   connect(this, &MainWindow::loadCompareRequested, worker_, &InferenceWorker::loadCompareModel);
+  connect(this, &MainWindow::fusedCpuRequested, worker_, &InferenceWorker::setFusedCpu);
   connect(worker_, &InferenceWorker::compareLoaded, this, [this](const ModelInfo& info, const LinearHead& few_shot) {
     compare_predictor_ = Predictor(info.labels, info.num_prototypes, few_shot);
     tabs_->compare()->setModel(info, compare_predictor_);
@@ -264,6 +266,16 @@ void MainWindow::buildMenus() {
     });
     if (p == precision_) a->setChecked(true);
   }
+  engine->addSeparator();
+  fused_action_ = engine->addAction(tr("Fused oneDNN kernels on the CPU"));
+  fused_action_->setCheckable(true);
+  fused_action_->setChecked(fused_cpu_);
+  fused_action_->setToolTip(tr("Off: the LibTorch reference layers (slower, for comparison)"));
+  connect(fused_action_, &QAction::toggled, this, [this](bool on) {
+    if (on == fused_cpu_) return;
+    setFusedCpu(on);
+    if (!info_.path.isEmpty()) loadModel(info_.path, info_.demo);
+  });
 }
 
 void MainWindow::restoreSettings() {
@@ -275,6 +287,7 @@ void MainWindow::restoreSettings() {
   predictions_->restoreSettings(s);
   device_ = s.value("engine/device", "auto").toString();
   precision_ = s.value("engine/precision", "auto").toString();
+  setFusedCpu(s.value("engine/fused_cpu", true).toBool());
   canvas_->setOverlayOpacity(tabs_->attention()->opacity());
   canvas_->setShowGrid(tabs_->attention()->showGrid());
 }
@@ -288,6 +301,7 @@ void MainWindow::saveSettings() const {
   predictions_->saveSettings(s);
   s.setValue("engine/device", device_);
   s.setValue("engine/precision", precision_);
+  s.setValue("engine/fused_cpu", fused_cpu_);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -298,6 +312,12 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::setDevice(const QString& device, const QString& precision) {
   device_ = device;
   precision_ = precision;
+}
+
+void MainWindow::setFusedCpu(bool fused) {
+  fused_cpu_ = fused;
+  if (fused_action_) fused_action_->setChecked(fused);
+  Q_EMIT fusedCpuRequested(fused);  // queued before any load that follows
 }
 
 // ---- loading ------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ class MainWindow : public QMainWindow {
 
   // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16 (also kept in settings).
   void setDevice(const QString& device, const QString& precision);
+  // The fused oneDNN encoder (default) or the LibTorch layers, for the next model loaded.
+  void setFusedCpu(bool fused);
   // Shows this map on the canvas (the Attention tab's Show choice).
   void showMethod(MapSpec::Source source);
   // `demo`: a bundled test checkpoint, which the title says.
@@ -97,6 +99,7 @@ class MainWindow : public QMainWindow {
   // Requests to the worker, queued onto its thread.
   void loadModelRequested(const QString& path, const QString& device, const QString& precision, bool demo);
   void loadCompareRequested(const QString& path, const QString& device, const QString& precision);
+  void fusedCpuRequested(bool fused);
   void imageFileAdded(quint64 id, const QString& path);
   void imageDataAdded(quint64 id, const QByteArray& encoded, const QString& name);
   void imageAdded(quint64 id, const QImage& image, const QString& name);
@@ -150,6 +153,7 @@ class MainWindow : public QMainWindow {
   Predictor predictor_;  // the model's labels and prototypes, and the few-shot classes
   QString few_shot_source_;
   QString device_ = "auto", precision_ = "auto";
+  bool fused_cpu_ = true;  // Engine > Fused CPU kernels
   quint64 current_id_ = 0;
 
   std::optional<ViewRequest> sent_;  // the last request sent to the worker
@@ -169,6 +173,7 @@ class MainWindow : public QMainWindow {
   PanelTabs* tabs_ = nullptr;
   ErrorBanner* error_ = nullptr;
   QLabel *status_device_ = nullptr, *status_latency_ = nullptr;
+  QAction* fused_action_ = nullptr;
   BusyIndicator* busy_ = nullptr;
   RecentMenu* recent_ = nullptr;
 };

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   const QCommandLineOption model({"m", "model"}, "Model folder or checkpoint file (default: the bundled model).", "PATH");
   const QCommandLineOption device("device", "auto, cpu or cuda.", "DEVICE");
   const QCommandLineOption precision("precision", "auto, fp32, bf16 or fp16.", "PRECISION");
+  const QCommandLineOption kernels("kernels", "On the CPU: fused (oneDNN, default) or libtorch (the reference layers).", "KERNELS");
   const QCommandLineOption screenshot("screenshot", "Save a screenshot once the first result shows, then exit.", "FILE");
   const QCommandLineOption figure("export-figure", "Save the canvas's figure (.png, .svg or .pdf) once the first result shows, then exit.", "FILE");
   const QCommandLineOption view("view", "With --screenshot or --export-figure: attention, heads, masking, sweep, classes, lens or compare.", "VIEW", "attention");
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
   const QCommandLineOption show("show", "The map on the image: attention, rollout, grad-rollout, chefer, occlusion, similarity, "
                                         "token-norms or pca.", "METHOD", "attention");
   const QCommandLineOption compare("compare", "A second model to show beside the first (the Compare tab).", "PATH");
-  cli.addOptions({model, device, precision, screenshot, figure, view, clicks, demo, show, compare});
+  cli.addOptions({model, device, precision, kernels, screenshot, figure, view, clicks, demo, show, compare});
   cli.addPositionalArgument("files", "Images to open; a model folder or checkpoint among them loads as the model.", "[FILE...]");
   cli.process(app);
 
@@ -118,6 +119,13 @@ int main(int argc, char** argv) {
   if (cli.isSet(device) || cli.isSet(precision))
     window.setDevice(cli.value(device).isEmpty() ? "auto" : cli.value(device),
                      cli.value(precision).isEmpty() ? "auto" : cli.value(precision));
+  if (cli.isSet(kernels)) {
+    if (cli.value(kernels) != "fused" && cli.value(kernels) != "libtorch") {
+      std::fprintf(stderr, "msnlens: --kernels must be fused or libtorch\n");
+      return 2;
+    }
+    window.setFusedCpu(cli.value(kernels) == "fused");
+  }
   std::unique_ptr<msnlens::HeadlessDriver> driver;
   if (capture || cli.isSet(clicks)) driver = std::make_unique<msnlens::HeadlessDriver>(window);
   if (cli.isSet(screenshot)) driver->takeScreenshot(cli.value(screenshot), cli.value(view));
