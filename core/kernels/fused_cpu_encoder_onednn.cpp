@@ -144,33 +144,40 @@ class OnednnEncoder final : public FusedCpuEncoder {
 
   at::Tensor forward(const at::Tensor& input, const at::Tensor& head_mask, std::vector<at::Tensor>* hidden,
                      std::vector<at::Tensor>* attentions) const override {
+    if (input.dim() != 3 || hidden_ != input.size(2)) fail("fused encoder", "input must be [batch, tokens, hidden]");
     const std::int64_t b = input.size(0), t = input.size(1), d = hidden_, heads = spec_.num_heads;
-    if (input.dim() != 3 || d != input.size(2)) fail("fused encoder", "input must be [batch, tokens, hidden]");
-    at::Tensor x = input.to(at::kCPU, at::kFloat).contiguous();
     at::Tensor mask = head_mask.defined() ? head_mask.to(at::kCPU, at::kFloat).contiguous() : head_mask;
     std::lock_guard<std::mutex> lock(mutex_);
-    const Plan& plan = plan_for(b, t, mask.defined());
+    const std::int64_t m = b * t;
+    // Masked views give every edit its own token count. The row-wise GEMMs run on rows rounded
+    // up to a bucket, so their JIT-compiled kernels (~1 ms each to build) serve many counts;
+    // the extra rows are computed and ignored. The usual length runs unpadded.
+    const std::int64_t rows = t == spec_.tokens ? m : (m + kRowBucket - 1) / kRowBucket * kRowBucket;
+    const RowPlan& rp = row_plan(rows);
+    const AttentionPlan& ap = attention_plan(b, t, mask.defined());
     const at::ScalarType c = type_ == dt::bf16 ? at::kBFloat16 : at::kFloat;
     const bool convert = type_ == dt::bf16;
     const auto f32 = at::TensorOptions().dtype(at::kFloat);
-    const std::int64_t m = b * t;
 
-    const at::Tensor normed_c = at::empty({m, d}, c);
-    const at::Tensor qkv = at::empty({m, 3 * d}, c);
+    const at::Tensor normed_c = at::empty({rows, d}, c);
+    const at::Tensor qkv = at::empty({rows, 3 * d}, c);
     const at::Tensor scores = at::empty({b, heads, t, t}, f32);
     // Without kept maps, float32 softmax runs in place and bf16 writes its GEMM input directly.
     const at::Tensor probs_c = convert ? at::empty({b, heads, t, t}, c) : scores;
-    const at::Tensor context = at::empty({m, d}, c);
-    const at::Tensor mid = at::empty({m, d}, f32);
-    const at::Tensor inner = at::empty({m, inner_}, c);
+    // Attention writes the first m rows only: the padding stays zero, so every row is finite.
+    const at::Tensor context = rows > m ? at::zeros({rows, d}, c) : at::empty({rows, d}, c);
+    const at::Tensor mid = at::empty({rows, d}, f32);
+    const at::Tensor inner = at::empty({rows, inner_}, c);
+    // The residual stream: the input itself (only ever read), or a zero-padded copy.
+    at::Tensor x = input.to(at::kCPU, at::kFloat).reshape({m, d}).contiguous();
+    if (rows > m) x = at::cat({x, at::zeros({rows - m, d}, f32)});
 
     dnnl::stream s(cpu_engine());
-    const memory m_normed_c = wrap(plan.rows_c, normed_c);
-    const memory m_q = wrap(plan.q, qkv), m_kt = wrap(plan.kt, qkv, d), m_v = wrap(plan.v, qkv, 2 * d);
-    const memory m_qkv = wrap(plan.qkv_out, qkv), m_scores = wrap(plan.scores, scores);
-    const memory m_probs_c = wrap(plan.probs_c, probs_c), m_context = wrap(plan.context, context);
-    const memory m_context_rows = wrap(plan.rows_c, context), m_mid = wrap(plan.rows_f32, mid);
-    const memory m_inner = wrap(plan.inner, inner);
+    const memory m_normed_c = wrap(rp.rows_c, normed_c), m_qkv = wrap(rp.qkv_out, qkv);
+    const memory m_q = wrap(ap.q, qkv), m_kt = wrap(ap.kt, qkv, d), m_v = wrap(ap.v, qkv, 2 * d);
+    const memory m_scores = wrap(ap.scores, scores), m_probs_c = wrap(ap.probs_c, probs_c);
+    const memory m_context = wrap(ap.context, context), m_context_rows = wrap(rp.rows_c, context);
+    const memory m_mid = wrap(rp.rows_f32, mid), m_inner = wrap(rp.inner, inner);
 
     const auto eps = static_cast<float>(spec_.layer_norm_eps);
     auto norm = [&](const at::Tensor& src, const at::Tensor& weight, const at::Tensor& bias) {
@@ -184,64 +191,72 @@ class OnednnEncoder final : public FusedCpuEncoder {
       if (residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = *residual;
       mm.execute(s, args);
     };
+    auto tokens = [&](const at::Tensor& r) { return r.narrow(0, 0, m).view({b, t, d}); };
 
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Layer& l = layers_[i];
-      const memory m_x = wrap(plan.rows_f32, x);
+      const memory m_x = wrap(rp.rows_f32, x);
       // Attention: x + proj(softmax(q k^T / sqrt(d_head)) v), q, k, v read in place from qkv.
       norm(x, l.norm1_weight, l.norm1_bias);
-      linear(plan.qkv, m_normed_c, l.qkv, l.qkv_bias, m_qkv, nullptr);
-      plan.scores_mm.execute(s, {{DNNL_ARG_SRC, m_q}, {DNNL_ARG_WEIGHTS, m_kt}, {DNNL_ARG_DST, m_scores}});
+      linear(rp.qkv, m_normed_c, l.qkv, l.qkv_bias, m_qkv, nullptr);
+      ap.scores_mm.execute(s, {{DNNL_ARG_SRC, m_q}, {DNNL_ARG_WEIGHTS, m_kt}, {DNNL_ARG_DST, m_scores}});
       at::Tensor probs;  // float32, when kept
       memory m_p;
       if (attentions) {
         probs = at::empty({b, heads, t, t}, f32);
-        m_p = wrap(plan.scores, probs);
-        plan.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_p}});
+        m_p = wrap(ap.scores, probs);
+        ap.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_p}});
       } else if (convert && !mask.defined()) {
         // Nothing keeps the float32 probabilities: softmax writes the bf16 GEMM input itself.
-        plan.softmax_to_c.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_probs_c}});
+        ap.softmax_to_c.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_probs_c}});
       } else {
         m_p = m_scores;
-        plan.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_scores}});
+        ap.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_scores}});
       }
       const bool probs_ready = convert && !attentions && !mask.defined();
       if (mask.defined()) {
-        const memory m_mask = wrap(plan.head_mask, mask, static_cast<std::int64_t>(i) * heads);
-        plan.apply_mask.execute(s, {{DNNL_ARG_SRC_0, m_p}, {DNNL_ARG_SRC_1, m_mask}, {DNNL_ARG_DST, m_p}});
+        const memory m_mask = wrap(ap.head_mask, mask, static_cast<std::int64_t>(i) * heads);
+        ap.apply_mask.execute(s, {{DNNL_ARG_SRC_0, m_p}, {DNNL_ARG_SRC_1, m_mask}, {DNNL_ARG_DST, m_p}});
       }
-      if (convert && !probs_ready) plan.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
-      plan.context_mm.execute(s, {{DNNL_ARG_SRC, convert ? m_probs_c : m_p}, {DNNL_ARG_WEIGHTS, m_v},
-                                  {DNNL_ARG_DST, m_context}});
-      linear(plan.proj, m_context_rows, l.proj, l.proj_bias, m_mid, &m_x);
+      if (convert && !probs_ready) ap.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
+      ap.context_mm.execute(s, {{DNNL_ARG_SRC, convert ? m_probs_c : m_p}, {DNNL_ARG_WEIGHTS, m_v},
+                                {DNNL_ARG_DST, m_context}});
+      linear(rp.proj, m_context_rows, l.proj, l.proj_bias, m_mid, &m_x);
       // MLP: mid + fc2(act(fc1(LN(mid)))), the activation a post-op of fc1.
       norm(mid, l.norm2_weight, l.norm2_bias);
-      linear(plan.fc1, m_normed_c, l.fc1, l.fc1_bias, m_inner, nullptr);
-      at::Tensor out = at::empty({b, t, d}, f32);
-      linear(plan.fc2, m_inner, l.fc2, l.fc2_bias, wrap(plan.rows_f32, out), &m_mid);
+      linear(rp.fc1, m_normed_c, l.fc1, l.fc1_bias, m_inner, nullptr);
+      at::Tensor out = at::empty({rows, d}, f32);
+      linear(rp.fc2, m_inner, l.fc2, l.fc2_bias, wrap(rp.rows_f32, out), &m_mid);
       s.wait();
       if (attentions) attentions->push_back(probs);
-      if (hidden) hidden->push_back(out);
+      if (hidden) hidden->push_back(tokens(out));
       x = out;
     }
-    return x;
+    return tokens(x);
   }
 
   std::string kernels() const override { return kernels_; }
   std::size_t weight_bytes() const override { return weight_bytes_; }
 
  private:
+  static constexpr std::int64_t kRowBucket = 16;
+
   struct Layer {
     memory qkv, proj, fc1, fc2;  // blocked layouts
     at::Tensor qkv_bias, proj_bias, fc1_bias, fc2_bias;
     at::Tensor norm1_weight, norm1_bias, norm2_weight, norm2_bias;
   };
 
-  // Everything that depends on the batch and sequence length: built once per shape, reused.
-  struct Plan {
-    memory::desc rows_f32, rows_c, qkv_out, q, kt, v, scores, probs_c, context, inner, head_mask;
+  // The row-wise GEMMs for a number of rows (tokens of the whole batch, padded).
+  struct RowPlan {
+    memory::desc rows_f32, rows_c, qkv_out, inner;
+    dnnl::matmul qkv, proj, fc1, fc2;
+  };
+  // Attention for a batch and sequence length: cheap to build (no per-shape GEMM kernels).
+  struct AttentionPlan {
+    memory::desc q, kt, v, scores, probs_c, context, head_mask;
     dnnl::reorder probs_to_c;
-    dnnl::matmul qkv, proj, fc1, fc2, scores_mm, context_mm;
+    dnnl::matmul scores_mm, context_mm;
     dnnl::softmax_v2_forward softmax_f32, softmax_to_c;
     dnnl::binary apply_mask;
   };
@@ -263,19 +278,32 @@ class OnednnEncoder final : public FusedCpuEncoder {
     return {dnnl::matmul::desc(src, w, bias, dst), attr, cpu_engine()};
   }
 
-  const Plan& plan_for(std::int64_t b, std::int64_t t, bool masked) const {
-    const auto key = std::make_tuple(b, t, masked);
-    if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
-    // Token dropping gives every mask its own length; keep the cache to the recent ones.
-    if (plans_.size() >= 64) plans_.clear();
-    const std::int64_t d = hidden_, heads = spec_.num_heads, hd = d / heads;
-    const memory::dim m = dim(b * t), B = dim(b), T = dim(t), H = dim(heads), HD = dim(hd), D = dim(d);
-    auto plan = std::make_unique<Plan>();
-    Plan& p = *plan;
+  const RowPlan& row_plan(std::int64_t rows) const {
+    if (auto it = row_plans_.find(rows); it != row_plans_.end()) return *it->second;
+    if (row_plans_.size() >= 64) row_plans_.clear();
+    const std::int64_t d = hidden_;
+    const memory::dim m = dim(rows), D = dim(d);
+    auto plan = std::make_unique<RowPlan>();
+    RowPlan& p = *plan;
     p.rows_f32 = {{m, D}, dt::f32, tag::ab};
     p.rows_c = {{m, D}, type_, tag::ab};
     p.qkv_out = {{m, 3 * D}, type_, tag::ab};
     p.inner = {{m, dim(inner_)}, type_, tag::ab};
+    p.qkv = dnnl::matmul(linear_desc(m, d, 3 * d, {}, false, type_, &layouts_.qkv, qkv_bias_));
+    p.proj = dnnl::matmul(linear_desc(m, d, d, {}, true, dt::f32, &layouts_.proj));
+    p.fc1 = dnnl::matmul(linear_desc(m, d, inner_, activation_, false, type_, &layouts_.fc1));
+    p.fc2 = dnnl::matmul(linear_desc(m, inner_, d, {}, true, dt::f32, &layouts_.fc2));
+    return *row_plans_.emplace(rows, std::move(plan)).first->second;
+  }
+
+  const AttentionPlan& attention_plan(std::int64_t b, std::int64_t t, bool masked) const {
+    const auto key = std::make_tuple(b, t, masked);
+    if (auto it = attention_plans_.find(key); it != attention_plans_.end()) return *it->second;
+    if (attention_plans_.size() >= 256) attention_plans_.clear();
+    const std::int64_t d = hidden_, heads = spec_.num_heads, hd = d / heads;
+    const memory::dim B = dim(b), T = dim(t), H = dim(heads), HD = dim(hd), D = dim(d);
+    auto plan = std::make_unique<AttentionPlan>();
+    AttentionPlan& p = *plan;
     // Views into the QKV output [B, T, 3, H, hd], as [B, H, T, hd] and k^T as [B, H, hd, T].
     p.q = {{B, H, T, HD}, type_, memory::dims{T * 3 * D, HD, 3 * D, 1}};
     p.kt = {{B, H, HD, T}, type_, memory::dims{T * 3 * D, HD, 1, 3 * D}};
@@ -292,11 +320,6 @@ class OnednnEncoder final : public FusedCpuEncoder {
       p.softmax_to_c = dnnl::softmax_v2_forward(
           {{prop_kind::forward_inference, dnnl::algorithm::softmax_accurate, p.scores, p.probs_c, 3}, cpu_engine()});
     }
-    p.qkv = dnnl::matmul(linear_desc(m, d, 3 * d, {}, false, type_, &layouts_.qkv, qkv_bias_));
-    p.proj = dnnl::matmul(linear_desc(m, d, d, {}, true, dt::f32, &layouts_.proj));
-    p.fc1 = dnnl::matmul(linear_desc(m, d, inner_, activation_, false, type_, &layouts_.fc1));
-    p.fc2 = dnnl::matmul(linear_desc(m, inner_, d, {}, true, dt::f32, &layouts_.fc2));
-
     dnnl::primitive_attr scaled;
     scaled.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)))});
     p.scores_mm = dnnl::matmul({dnnl::matmul::desc(p.q, p.kt, p.scores), scaled, cpu_engine()});
@@ -305,7 +328,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
         {{prop_kind::forward_inference, dnnl::algorithm::softmax_accurate, p.scores, p.scores, 3}, cpu_engine()});
     if (masked)
       p.apply_mask = dnnl::binary({{dnnl::algorithm::binary_mul, p.scores, p.head_mask, p.scores}, cpu_engine()});
-    return *plans_.emplace(key, std::move(plan)).first->second;
+    return *attention_plans_.emplace(key, std::move(plan)).first->second;
   }
 
   EncoderSpec spec_;
@@ -320,7 +343,8 @@ class OnednnEncoder final : public FusedCpuEncoder {
   std::string kernels_;
   std::size_t weight_bytes_ = 0;
   mutable std::mutex mutex_;
-  mutable std::map<std::tuple<std::int64_t, std::int64_t, bool>, std::unique_ptr<Plan>> plans_;
+  mutable std::map<std::int64_t, std::unique_ptr<RowPlan>> row_plans_;
+  mutable std::map<std::tuple<std::int64_t, std::int64_t, bool>, std::unique_ptr<AttentionPlan>> attention_plans_;
 };
 
 }  // namespace
