@@ -104,8 +104,11 @@ int run_info(const Args& a) {
   // And what runs the layers on this CPU at the fastest precision (the app's default).
   const std::string blas = blas_kernels();
   const InferenceSession session(m, {"cpu", std::nullopt});
+  const FusedCpuEncoder* fused = session.model().fused_cpu();
   std::cout << "CPU layers   " << session.kernels() << " at " << to_string(session.precision()) << "; oneDNN ISA "
-            << onednn_isa() << "\n"
+            << onednn_isa()
+            << (fused ? "; reordered weights " + human_bytes(fused->weight_bytes()) + " beside the LibTorch layers" : "")
+            << "\n"
             << "fp32 GEMMs   " << (blas.empty() ? "not OpenBLAS" : "OpenBLAS, " + blas + " kernels")
             << " (LibTorch layers, autograd)\n";
   nlohmann::json summary = m.summary_json();
@@ -113,6 +116,7 @@ int run_info(const Args& a) {
   summary["onednn_isa"] = onednn_isa();
   summary["cpu_kernels"] = session.kernels();
   summary["cpu_precision"] = to_string(session.precision());
+  if (fused) summary["fused_weight_bytes"] = fused->weight_bytes();
   if (!a.json_out.empty()) write_json_file(a.json_out, summary);
   return 0;
 }
