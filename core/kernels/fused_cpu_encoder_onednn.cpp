@@ -72,15 +72,17 @@ inline std::uint16_t to_bf16(float f) {
   return static_cast<std::uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
-inline void store(float* out, std::int64_t i, float v) { out[i] = v; }
-inline void store(std::uint16_t* out, std::int64_t i, float v) { out[i] = to_bf16(v); }
-
 // LayerNorm of float32 rows straight into the GEMM's input type. oneDNN 2.6's layer norm
 // wants one type in and out, which would cost a separate float32 -> bf16 pass per norm.
 // Statistics in float32, two passes (mean, then squared deviations), like ATen's CPU kernel.
-template <typename Out>
+// Plain functions with target_clones: the compiler vectorises each for AVX-512 and AVX2 and
+// picks one at load (clang does not clone templates).
+struct RowStats {
+  float mean, inv_std;
+};
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void layer_norm_row(const float* x, const float* weight, const float* bias, float eps, std::int64_t n, Out* out) {
+RowStats row_stats(const float* x, std::int64_t n, float eps) {
   // 16 running sums: a fixed lane order the compiler can vectorise without -ffast-math.
   constexpr int kLanes = 16;
   const std::int64_t body = n - n % kLanes;
@@ -97,8 +99,18 @@ void layer_norm_row(const float* x, const float* weight, const float* bias, floa
   float squares = 0.f;
   for (std::int64_t i = body; i < n; ++i) squares += (x[i] - mean) * (x[i] - mean);
   for (const float l : lanes) squares += l;
-  const float inv = 1.f / std::sqrt(squares / static_cast<float>(n) + eps);
-  for (std::int64_t i = 0; i < n; ++i) store(out, i, (x[i] - mean) * inv * weight[i] + bias[i]);
+  return {mean, 1.f / std::sqrt(squares / static_cast<float>(n) + eps)};
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void normalize_row(const float* x, const float* weight, const float* bias, RowStats st, std::int64_t n, float* out) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = (x[i] - st.mean) * st.inv_std * weight[i] + bias[i];
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void normalize_row(const float* x, const float* weight, const float* bias, RowStats st, std::int64_t n,
+                   std::uint16_t* out) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = to_bf16((x[i] - st.mean) * st.inv_std * weight[i] + bias[i]);
 }
 
 template <typename Out>
@@ -106,7 +118,7 @@ void layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&
   const std::int64_t rows = x.size(0) * (x.dim() == 3 ? x.size(1) : 1), n = x.size(-1);
   const float *px = x.data_ptr<float>(), *w = weight.data_ptr<float>(), *b = bias.data_ptr<float>();
   at::parallel_for(0, rows, 16, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) layer_norm_row(px + r * n, w, b, eps, n, out + r * n);
+    for (std::int64_t r = begin; r < end; ++r) normalize_row(px + r * n, w, b, row_stats(px + r * n, n, eps), n, out + r * n);
   });
 }
 
