@@ -720,7 +720,8 @@ void AppTest::engine_menu_switches_cpu_kernels() {
   QSignalSpy ready(window_.get(), &MainWindow::modelReady);
   action->trigger();
   QVERIFY2(ready.wait(kTimeoutMs), qPrintable(window_->errorText()));
-  QCOMPARE(window_->modelInfo().kernels, QString("LibTorch (LibTorch kernels requested)"));
+  QVERIFY2(window_->modelInfo().kernels.startsWith("LibTorch (LibTorch kernels requested)"),
+           qPrintable(window_->modelInfo().kernels));
   QTRY_VERIFY_WITH_TIMEOUT(window_->baseline() != nullptr && window_->baseline() != fused_view, kTimeoutMs);
   const std::vector<float> reference_probs = window_->baseline()->class_probs;
   QCOMPARE(reference_probs.size(), fused_probs.size());

@@ -88,7 +88,9 @@ std::string InferenceSession::device_name() const {
 std::string InferenceSession::kernels() const {
   if (const FusedCpuEncoder* fused = model().fused_cpu()) return "oneDNN fused (" + fused->kernels() + ")";
   if (device().is_cuda()) return "LibTorch";
-  return "LibTorch (" + unfused_reason_ + ")";
+  const std::string blas = blas_kernels();
+  const bool on_blas = precision() == Precision::FP32 && !blas.empty();
+  return "LibTorch (" + unfused_reason_ + ")" + (on_blas ? "; float32 GEMMs on OpenBLAS " + blas + " kernels" : "");
 }
 
 ModelOutput InferenceSession::forward(const at::Tensor& pixel_values, const ForwardOptions& options) const {

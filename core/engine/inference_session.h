@@ -34,8 +34,8 @@ class InferenceSession {
   Precision precision() const { return model().precision(); }
   // "NVIDIA H100 80GB HBM3" or "CPU, 2 threads".
   std::string device_name() const;
-  // What runs the encoder layers: "oneDNN fused (brg:avx512_core_bf16)", or "LibTorch" and
-  // why the fused kernels are not in use.
+  // What runs the encoder layers: "oneDNN fused (brg:avx512_core_bf16)", or "LibTorch", why
+  // the fused kernels are not in use and, for float32, which OpenBLAS kernels it gets.
   std::string kernels() const;
 
   // [1, 3, H, W] float32 on the CPU.

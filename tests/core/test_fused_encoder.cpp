@@ -154,7 +154,7 @@ TEST(FusedEncoder, SaysWhyWhenItCannotRun) {
   loaded.model = std::make_shared<ViTMSNModel>(p.reference);
   const InferenceSession session(loaded, options);
   EXPECT_EQ(session.model().fused_cpu(), nullptr);
-  EXPECT_EQ(session.kernels(), "LibTorch (LibTorch kernels requested)");
+  EXPECT_EQ(session.kernels().rfind("LibTorch (LibTorch kernels requested)", 0), 0u) << session.kernels();
 }
 
 }  // namespace
