@@ -166,7 +166,8 @@ SessionOptions session_options(const Case& c, const std::string& device) {
 // One round of one case on its session (kept across rounds: loading is not what is timed).
 Result run_case(const Case& c, const InferenceSession& session, const Inputs& in, int warmup, int iters, at::Tensor& last_hidden) {
   // Sessions of other precisions and kernels ran in between: give the cores back to this one's pools.
-  if (!session.device().is_cuda()) configure_cpu_threads(c.precision, session.model().fused_cpu() != nullptr);
+  const bool cpu = !session.device().is_cuda();
+  const CpuThreads threads = cpu ? configure_cpu_threads(c.precision, session.model().fused_cpu() != nullptr) : CpuThreads{};
   ForwardOptions options;
   options.output_attentions = c.attentions;
   options.output_hidden_states = false;
@@ -180,12 +181,7 @@ Result run_case(const Case& c, const InferenceSession& session, const Inputs& in
   }
   Result r{c, summarize(ms), 0, "", session.kernels(), std::nullopt, std::nullopt, std::nullopt};
   r.images_per_s = 1000.0 * c.batch / r.ours.median_ms;
-  if (session.device().is_cuda()) {
-    r.threads = session.device_name();
-  } else {
-    const CpuThreads t = threads_for(c.precision, available_cores(), session.model().fused_cpu() != nullptr);
-    r.threads = "omp " + std::to_string(t.torch) + ", blas " + std::to_string(t.blas);
-  }
+  r.threads = cpu ? "omp " + std::to_string(threads.torch) + ", blas " + std::to_string(threads.blas) : session.device_name();
   return r;
 }
 
@@ -557,8 +553,8 @@ int run(int argc, char** argv) {
           for (const double masked : {0.0, 0.5})
             for (const bool graph : graph_modes)
               for (const bool fused : {true, false}) {
-                const Case c{&m, batch, p, attn, masked, graph, fused || dev.is_cuda()};
                 if (!fused && dev.is_cuda()) continue;
+                const Case c{&m, batch, p, attn, masked, graph, fused};
                 // The standard set varies one knob at a time: on the CPU from batch 1 with attention
                 // maps, unmasked, each precision on both kernel paths; on CUDA every batch and
                 // precision without maps (the fused path).
@@ -579,9 +575,7 @@ int run(int argc, char** argv) {
     sessions.push_back(std::make_unique<InferenceSession>(cases[i].model->loaded, session_options(cases[i], device)));
     // A LibTorch case follows its fused twin and runs the twin's inputs, so that both compare
     // with the one reference.
-    const bool twin = !cases[i].fused && i > 0 && cases[i - 1].fused && cases[i - 1].model == cases[i].model &&
-                      cases[i - 1].batch == cases[i].batch && cases[i - 1].precision == cases[i].precision &&
-                      cases[i - 1].attentions == cases[i].attentions && cases[i - 1].masked == cases[i].masked;
+    const bool twin = i > 0 && cases[i].name() == cases[i - 1].name() + " libtorch";
     inputs.push_back(twin ? inputs[i - 1] : make_inputs(cases[i], dir, static_cast<int>(i)));
     if (cases[i].model->weights.empty() || !cases[i].fused) continue;  // one reference per precision
     const ViTMSNConfig& cfg = cases[i].model->loaded.model->config();

@@ -113,9 +113,10 @@ void normalize_row(const float* x, const float* weight, const float* bias, RowSt
   for (std::int64_t i = 0; i < n; ++i) out[i] = to_bf16((x[i] - st.mean) * st.inv_std * weight[i] + bias[i]);
 }
 
+// x: [rows, n] float32.
 template <typename Out>
 void layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, float eps, Out* out) {
-  const std::int64_t rows = x.size(0) * (x.dim() == 3 ? x.size(1) : 1), n = x.size(-1);
+  const std::int64_t rows = x.size(0), n = x.size(1);
   const float *px = x.data_ptr<float>(), *w = weight.data_ptr<float>(), *b = bias.data_ptr<float>();
   at::parallel_for(0, rows, 16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) normalize_row(px + r * n, w, b, row_stats(px + r * n, n, eps), n, out + r * n);
@@ -136,9 +137,10 @@ class OnednnEncoder final : public FusedCpuEncoder {
     const memory::dim m = dim(spec.tokens);
     layouts_.qkv = linear_desc(m, hidden_, 3 * hidden_, {}, false, type_, nullptr, qkv_bias_).weights_desc();
     layouts_.proj = linear_desc(m, hidden_, hidden_, {}, true, dt::f32).weights_desc();
-    layouts_.fc1 = linear_desc(m, hidden_, inner_, activation_, false, type_).weights_desc();
+    const dnnl::matmul::primitive_desc fc1 = linear_desc(m, hidden_, inner_, activation_, false, type_);
+    layouts_.fc1 = fc1.weights_desc();
+    kernels_ = fc1.impl_info_str();
     layouts_.fc2 = linear_desc(m, inner_, hidden_, {}, true, dt::f32).weights_desc();
-    kernels_ = linear_desc(m, hidden_, inner_, activation_, false, type_).impl_info_str();
     for (const EncoderLayerWeights& l : layers) {
       Layer p;
       p.norm1_weight = host_f32(l.norm1_weight), p.norm1_bias = host_f32(l.norm1_bias);
@@ -204,6 +206,8 @@ class OnednnEncoder final : public FusedCpuEncoder {
       mm.execute(s, args);
     };
     auto tokens = [&](const at::Tensor& r) { return r.narrow(0, 0, m).view({b, t, d}); };
+    // Nothing keeps the float32 probabilities: softmax writes the bf16 input of p.v itself.
+    const bool softmax_to_c = convert && !attentions && !mask.defined();
 
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Layer& l = layers_[i];
@@ -218,19 +222,17 @@ class OnednnEncoder final : public FusedCpuEncoder {
         probs = at::empty({b, heads, t, t}, f32);
         m_p = wrap(ap.scores, probs);
         ap.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_p}});
-      } else if (convert && !mask.defined()) {
-        // Nothing keeps the float32 probabilities: softmax writes the bf16 GEMM input itself.
+      } else if (softmax_to_c) {
         ap.softmax_to_c.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_probs_c}});
       } else {
         m_p = m_scores;
         ap.softmax_f32.execute(s, {{DNNL_ARG_SRC, m_scores}, {DNNL_ARG_DST, m_scores}});
       }
-      const bool probs_ready = convert && !attentions && !mask.defined();
       if (mask.defined()) {
         const memory m_mask = wrap(ap.head_mask, mask, static_cast<std::int64_t>(i) * heads);
         ap.apply_mask.execute(s, {{DNNL_ARG_SRC_0, m_p}, {DNNL_ARG_SRC_1, m_mask}, {DNNL_ARG_DST, m_p}});
       }
-      if (convert && !probs_ready) ap.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
+      if (convert && !softmax_to_c) ap.probs_to_c.execute(s, {{DNNL_ARG_FROM, m_p}, {DNNL_ARG_TO, m_probs_c}});
       ap.context_mm.execute(s, {{DNNL_ARG_SRC, convert ? m_probs_c : m_p}, {DNNL_ARG_WEIGHTS, m_v},
                                 {DNNL_ARG_DST, m_context}});
       linear(rp.proj, m_context_rows, l.proj, l.proj_bias, m_mid, &m_x);
