@@ -5,7 +5,7 @@
 //                     [--precision fp32|bf16|fp16] [--fewshot FILE] [--json OUT.json] [--tensors OUT.safetensors]
 //                     [--mask PATCHES|random:R[:SEED]|focal:R[:SEED] [--mask-mode drop|token|gray|blur]]
 //   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
-//                     [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
+//                     [--stop-after N] [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 //   msnlens-cli fewshot --model PATH|pixels --train IDX|FOLDER [--test ...] [--k 1,2,5,10] [--save FILE]
 //   msnlens-cli explain --model PATH (--image F | --images DIR | --inputs F.safetensors) --method M
 //                     [--target K|NAME] [--layer L] [--head H|mean|max|min] [--query P] --out X.npy|X.csv|X.png
@@ -55,7 +55,7 @@ namespace fs = std::filesystem;
 struct Args {
   std::string model, config, image, inputs, json_out, tensors_out;
   std::string data, out, preset = "fmnist-small", resume;
-  int epochs = 0, steps_per_epoch = 0;
+  int epochs = 0, steps_per_epoch = 0, stop_after = 0;
   std::string train, test, save_head, class_names, few_shot;
   std::vector<int> shots = {1, 2, 5, 10};
   int seeds = 5;
@@ -344,7 +344,7 @@ int run_pretrain(const Args& a) {
     std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs of " << trainer.steps_per_epoch()
               << " steps, batch " << config.batch_size << " x " << dist->world_size() << " processes, " << device.str() << " "
               << config.precision << (trainer.epoch() > 0 ? ", resuming after epoch " + std::to_string(trainer.epoch()) : "")
-              << "\n" << std::flush;
+              << (a.stop_after > 0 ? ", stopping after epoch " + std::to_string(a.stop_after) : "") << "\n" << std::flush;
   trainer.run(a.out, [&](const TrainProgress& p) {
     if (dist->rank() != 0 || (p.step % 20 != 0 && p.step != p.steps)) return;
     char line[256];
@@ -353,7 +353,7 @@ int run_pretrain(const Args& a) {
                   p.epoch, p.epochs, static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.cross_entropy,
                   p.me_max, p.prototypes_used, p.prototypes, p.lr, p.images_per_s, hms(p.eta_s).c_str());
     std::cout << line << std::flush;
-  });
+  }, a.stop_after);
   if (dist->rank() == 0) std::cout << "model written to " << (std::filesystem::path(a.out) / "model").string() << "\n";
   return 0;
 }
@@ -442,6 +442,8 @@ int main(int argc, char** argv) {
   pretrain->add_option("--config", a.config, "JSON overriding preset fields");
   pretrain->add_option("--epochs", a.epochs, "override the preset's epochs")->check(CLI::PositiveNumber);
   pretrain->add_option("--steps-per-epoch", a.steps_per_epoch, "cap steps per epoch (quick runs)")->check(CLI::PositiveNumber);
+  pretrain->add_option("--stop-after", a.stop_after, "end after this epoch of the schedule, its model in OUT/model")
+      ->check(CLI::PositiveNumber);
   pretrain->add_option("--resume", a.resume, "continue from this checkpoint.pt");
   pretrain->add_option("--device", a.device, "auto, cpu or cuda");
   CLI::App* fewshot = app.add_subcommand("fewshot", "evaluate or build few-shot classes on frozen features");

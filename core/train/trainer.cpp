@@ -171,11 +171,21 @@ MsnLoss MsnTrainer::step(std::int64_t global_step, int epoch) {
   return {reported[0], reported[1], reported[2], loss.prototypes_used};
 }
 
-void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress) {
+void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int stop_after) {
+  const int last = stop_after > 0 ? std::min(stop_after, config_.epochs) : config_.epochs;
+  if (epoch_ > last)
+    fail("pretraining", "cannot stop after epoch " + std::to_string(last) + ": the resumed checkpoint has " +
+                            std::to_string(epoch_) + " epochs done");
   if (dist_->rank() == 0) fs::create_directories(out);
+  const auto training_json = [&] {
+    return nlohmann::json{{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
+                          {"world_size", dist_->world_size()}};
+  };
+  // Resumed exactly at the stop: nothing to train, only the model to write.
+  if (epoch_ == last && dist_->rank() == 0) export_model(out / "model", training_json());
   const auto start = Clock::now();
   const std::int64_t done_before = static_cast<std::int64_t>(epoch_) * steps_per_epoch_;
-  for (int epoch = epoch_; epoch < config_.epochs; ++epoch) {
+  for (int epoch = epoch_; epoch < last; ++epoch) {
     double sum = 0;
     for (std::int64_t s = 0; s < steps_per_epoch_; ++s) {
       const std::int64_t global_step = static_cast<std::int64_t>(epoch) * steps_per_epoch_ + s;
@@ -205,11 +215,9 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress) {
     epoch_losses_.push_back(sum / static_cast<double>(steps_per_epoch_));
     if (dist_->rank() == 0) {
       save_checkpoint(out / "checkpoint.pt");
-      const nlohmann::json training = {{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
-                                       {"world_size", dist_->world_size()}};
-      if (config_.export_every > 0 && epoch_ % config_.export_every == 0 && epoch_ < config_.epochs)
-        export_model(out / ("epoch-" + std::to_string(epoch_)), training);
-      if (epoch_ == config_.epochs) export_model(out / "model", training);
+      if (config_.export_every > 0 && epoch_ % config_.export_every == 0 && epoch_ < last)
+        export_model(out / ("epoch-" + std::to_string(epoch_)), training_json());
+      if (epoch_ == last) export_model(out / "model", training_json());
     }
   }
 }

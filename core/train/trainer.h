@@ -34,8 +34,10 @@ class MsnTrainer {
   void resume(const std::filesystem::path& checkpoint);
 
   // Trains the remaining epochs. Process 0 writes `out`/checkpoint.pt after every epoch and
-  // the final model to `out`/model (plus `out`/epoch-N with export_every).
-  void run(const std::filesystem::path& out, const ProgressCallback& progress);
+  // the final model to `out`/model (plus `out`/epoch-N with export_every). stop_after > 0 ends
+  // the run after that epoch with its model in `out`/model, the schedules still those of the
+  // whole run: a model from part of a long schedule, reproducible, and resumable past it.
+  void run(const std::filesystem::path& out, const ProgressCallback& progress, int stop_after = 0);
 
   // One optimisation step on the given global step's batch; returns the (global) loss.
   MsnLoss step(std::int64_t global_step, int epoch);

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "checkpoint/safetensors.h"
+#include "common/json_file.h"
 #include "engine/model_loader.h"
 #include "support.h"
 #include "tiny_pretrain_config.h"
@@ -46,6 +47,18 @@ PretrainConfig tiny_config() {
   c.steps_per_epoch = 2;
   return c;
 }
+
+void expect_same_weights(const fs::path& model_a, const fs::path& model_b) {
+  const TensorMap a = read_safetensors(model_a / "model.safetensors").tensors;
+  const TensorMap b = read_safetensors(model_b / "model.safetensors").tensors;
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) {
+    const Closeness close = compare(b.at(name), t, name, 1e-6);
+    EXPECT_TRUE(close.ok) << close.message;
+  }
+}
+
+int epochs_done(const fs::path& model) { return read_json_file(model / "training.json").at("epochs_done").get<int>(); }
 
 class Train : public TempDirTest {
  protected:
@@ -181,18 +194,46 @@ TEST_F(Train, ResumeContinuesExactly) {
   resumed.run(path("killed"), nullptr);
 
   // Weights, optimizer moments and schedules all came back: the same model as straight through.
-  const TensorMap a = read_safetensors(path("straight") / "model" / "model.safetensors").tensors;
-  const TensorMap b = read_safetensors(path("killed") / "model" / "model.safetensors").tensors;
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, t] : a) {
-    const Closeness close = compare(b.at(name), t, name, 1e-6);
-    EXPECT_TRUE(close.ok) << close.message;
-  }
+  expect_same_weights(path("straight") / "model", path("killed") / "model");
   // A checkpoint from another config is refused by name.
   PretrainConfig other = c;
   other.lr *= 2;
   MsnTrainer mismatched(other, data, Distributed::single());
   MSN_EXPECT_ERROR(mismatched.resume(path("killed") / "checkpoint.pt"), "checkpoint.pt", "different pretraining config");
+}
+
+TEST_F(Train, StopsPartWayThroughTheSchedule) {
+  const auto data = std::make_shared<IdxImageDataset>(tiny_data());
+  const PretrainConfig c = tiny_config();  // two epochs of two steps
+  MsnTrainer straight(c, data, Distributed::single());
+  straight.run(path("straight"), nullptr);
+
+  // Stopped after epoch 1 of 2: its model is written, with the 2-epoch schedule's config.
+  MsnTrainer part(c, data, Distributed::single());
+  part.run(path("part"), nullptr, 1);
+  EXPECT_EQ(part.epoch(), 1);
+  EXPECT_EQ(epochs_done(path("part") / "model"), 1);
+  EXPECT_EQ(read_json_file(path("part") / "model" / "training.json").at("config").at("epochs").get<int>(), 2);
+
+  // Resumed at its stop, the same stop trains nothing and writes the same model again.
+  MsnTrainer again(c, data, Distributed::single());
+  again.resume(path("part") / "checkpoint.pt");
+  int steps = 0;
+  again.run(path("again"), [&](const TrainProgress&) { ++steps; }, 1);
+  EXPECT_EQ(steps, 0);
+  expect_same_weights(path("part") / "model", path("again") / "model");
+
+  // Resumed without a stop, it ends as the run that never stopped.
+  MsnTrainer rest(c, data, Distributed::single());
+  rest.resume(path("part") / "checkpoint.pt");
+  rest.run(path("part"), nullptr);
+  EXPECT_EQ(epochs_done(path("part") / "model"), 2);
+  expect_same_weights(path("straight") / "model", path("part") / "model");
+
+  // A stop behind the checkpoint is refused.
+  MsnTrainer late(c, data, Distributed::single());
+  late.resume(path("part") / "checkpoint.pt");
+  MSN_EXPECT_ERROR(late.run(path("late"), nullptr, 1), "cannot stop after epoch 1", "2 epochs done");
 }
 
 TEST_F(Train, TwoProcessesMatchOne) {
