@@ -58,7 +58,7 @@ struct Args {
   int epochs = 0, steps_per_epoch = 0, stop_after = 0;
   std::string train, test, save_head, class_names, few_shot;
   std::vector<int> shots = {1, 2, 5, 10};
-  int seeds = 5;
+  int seeds = 5, first_seed = 0;
   bool random_init = false;
   std::string device = "auto", precision = "fp32", kernels = "fused";
   std::string mask, mask_mode = "drop", shape;
@@ -382,9 +382,10 @@ int run_fewshot(const Args& a) {
     const LabelledImages test = read_labelled(a.test, names, image_decoder());
     std::cout << "few-shot accuracy on " << test.images.size() << " test images (" << (a.model == "pixels" ? "raw pixels" : a.model)
               << (a.random_init ? ", random initialisation" : "") << "), logistic regression on centred, L2-normalised features (MSN protocol)\n";
-    for (const FewShotAccuracy& r : few_shot_accuracy(features, train, test, a.shots, a.seeds)) {
+    for (const FewShotAccuracy& r : few_shot_accuracy(features, train, test, a.shots, a.seeds, a.first_seed)) {
       char line[96];
-      std::snprintf(line, sizeof line, "  %2d per class: %5.1f %% +- %.1f  (%d seeds)\n", r.k, r.mean, r.std, a.seeds);
+      std::snprintf(line, sizeof line, "  %2d per class: %5.1f %% +- %.1f  (seeds %d-%d)\n", r.k, r.mean, r.std, a.first_seed,
+                    a.first_seed + a.seeds - 1);
       std::cout << line;
       results.push_back({{"k", r.k}, {"mean", r.mean}, {"std", r.std}, {"seeds", r.per_seed}});
     }
@@ -396,7 +397,8 @@ int run_fewshot(const Args& a) {
     std::cout << "few-shot classes (" << k << " examples each) saved to " << a.save_head << "\n";
   }
   if (!a.json_out.empty())
-    write_json_file(a.json_out, {{"model", a.model}, {"random_init", a.random_init}, {"train", a.train}, {"test", a.test}, {"results", results}});
+    write_json_file(a.json_out, {{"model", a.model}, {"random_init", a.random_init}, {"train", a.train}, {"test", a.test},
+                                 {"first_seed", a.first_seed}, {"results", results}});
   return 0;
 }
 
@@ -453,6 +455,7 @@ int main(int argc, char** argv) {
   fewshot->add_option("--test", a.test, "labelled test images, same forms");
   fewshot->add_option("--k", a.shots, "examples per class, e.g. 1,2,5,10")->delimiter(',');
   fewshot->add_option("--seeds", a.seeds, "draws of the examples per k")->check(CLI::Range(1, 1000));
+  fewshot->add_option("--first-seed", a.first_seed, "the first draw's seed (then the next ones)")->check(CLI::Range(0, 1000000));
   fewshot->add_flag("--random-init", a.random_init, "the model's architecture with random weights (baseline)");
   fewshot->add_option("--classes", a.class_names, "class names for IDX labels, comma-separated");
   fewshot->add_option("--save", a.save_head, "write the classes fitted on seed 0 here (.fewshot)");

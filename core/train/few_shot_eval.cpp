@@ -114,7 +114,8 @@ FewShotClassifier fit_few_shot(const FeatureExtractor& features, const LabelledI
 }
 
 std::vector<FewShotAccuracy> few_shot_accuracy(const FeatureExtractor& features, const LabelledImages& train,
-                                               const LabelledImages& test, const std::vector<int>& shots, int seeds) {
+                                               const LabelledImages& test, const std::vector<int>& shots, int seeds,
+                                               int first_seed) {
   std::vector<std::int64_t> all(test.images.size());
   std::iota(all.begin(), all.end(), 0);
   const at::Tensor test_features = features.features(test.images, all);
@@ -122,7 +123,7 @@ std::vector<FewShotAccuracy> few_shot_accuracy(const FeatureExtractor& features,
   for (const int k : shots) {
     FewShotAccuracy a;
     a.k = k;
-    for (int seed = 0; seed < seeds; ++seed) {
+    for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
       const at::Tensor predicted = fit_few_shot(features, train, k, seed).predict(test_features).argmax(1);
       a.per_seed.push_back(100.0 * predicted.eq(test.labels).to(at::kDouble).mean().item<double>());
     }

@@ -62,11 +62,13 @@ FewShotClassifier fit_few_shot(const FeatureExtractor& features, const LabelledI
 struct FewShotAccuracy {
   int k = 0;
   double mean = 0, std = 0;      // percent over seeds (sample standard deviation)
-  std::vector<double> per_seed;  // percent correct on the test set, seeds 0..n-1
+  std::vector<double> per_seed;  // percent correct on the test set, seed by seed
 };
 
-// For every k in `shots`: fit_few_shot over seeds 0..seeds-1, accuracy on all of `test`.
+// For every k in `shots`: fit_few_shot over seeds first_seed..first_seed+seeds-1, accuracy on
+// all of `test`. Other seeds than the usual 0..4 check that a margin is not a lucky draw.
 std::vector<FewShotAccuracy> few_shot_accuracy(const FeatureExtractor& features, const LabelledImages& train,
-                                               const LabelledImages& test, const std::vector<int>& shots, int seeds);
+                                               const LabelledImages& test, const std::vector<int>& shots, int seeds,
+                                               int first_seed = 0);
 
 }  // namespace msnlens

@@ -154,4 +154,8 @@ TEST(FewShotEval, AccuracyOverSeedsOnRawPixelsAndMsnFeatures) {
   std::iota(everything.begin(), everything.end(), 0);
   const double seed0 = 100.0 * head.predict(msn.features(test.images, everything)).argmax(1).eq(test.labels).to(at::kDouble).mean().item<double>();
   EXPECT_DOUBLE_EQ(seed0, five.per_seed[0]);
+  // Starting at another seed draws those seeds' examples: seed 1 alone is the second draw above.
+  const FewShotAccuracy from_one = few_shot_accuracy(msn, train, test, {5}, 1, 1).front();
+  ASSERT_EQ(from_one.per_seed.size(), 1u);
+  EXPECT_DOUBLE_EQ(from_one.per_seed[0], five.per_seed[1]);
 }
