@@ -183,8 +183,9 @@ TEST_F(Cli, ErrorsAreOneLine) {
 }
 
 // The model `make run` opens: no classifier, so its shipped few-shot classes rank, and they name
-// the bundled Fashion-MNIST test images (NNNNN-<class>.png) mostly right: its measured 5-shot
-// accuracy is 68 %, so at least 8 of these 12 is expected.
+// the bundled Fashion-MNIST test images (NNNNN-<class>.png) mostly right: those classes (seed 0,
+// five examples each) measure 68.5 % on the 10,000 test images and name 9 of these 12 (the
+// misses: ankle boot as sneaker, coat as shirt, a dress as coat).
 TEST_F(Cli, BundledModelNamesFashionClasses) {
   const fs::path resources = fs::path(MSNLENS_TEST_DATA).parent_path().parent_path() / "resources";
   const std::string model = (resources / "models/msn-fmnist").string();
@@ -212,7 +213,7 @@ TEST_F(Cli, BundledModelNamesFashionClasses) {
     right += label == truth;
   }
   EXPECT_EQ(images, 12);
-  EXPECT_GE(right, 8) << right << " of 12 right";
+  EXPECT_GE(right, 9) << right << " of 12 right";
   // Classes made with this 192-wide model do not fit another model's embeddings: refused, by name.
   const std::string classes = model + "/classes.fewshot";
   const auto other = cli({"infer", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--fewshot", classes});
