@@ -68,6 +68,13 @@ class Train : public TempDirTest {
     if (!fs::exists(p)) write_file(p, idx_images(64, 16, 16, 7));
     return p;
   }
+  std::shared_ptr<const ImageDataset> tiny_dataset() const { return std::make_shared<IdxImageDataset>(tiny_data()); }
+  // The reference run: tiny_config() trained straight through; returns its model folder.
+  fs::path straight_model() const {
+    MsnTrainer straight(tiny_config(), tiny_dataset(), Distributed::single());
+    straight.run(path("straight"), nullptr);
+    return path("straight") / "model";
+  }
 };
 
 TEST_F(Train, IdxFiles) {
@@ -170,10 +177,9 @@ TEST_F(Train, LossTerms) {
 }
 
 TEST_F(Train, ResumeContinuesExactly) {
-  const auto data = std::make_shared<IdxImageDataset>(tiny_data());
+  const auto data = tiny_dataset();
   const PretrainConfig c = tiny_config();  // two epochs of two steps
-  MsnTrainer straight(c, data, Distributed::single());
-  straight.run(path("straight"), nullptr);
+  const fs::path straight = straight_model();
 
   // The same run killed during epoch 2, then resumed from the checkpoint of epoch 1.
   MsnTrainer killed(c, data, Distributed::single());
@@ -194,7 +200,7 @@ TEST_F(Train, ResumeContinuesExactly) {
   resumed.run(path("killed"), nullptr);
 
   // Weights, optimizer moments and schedules all came back: the same model as straight through.
-  expect_same_weights(path("straight") / "model", path("killed") / "model");
+  expect_same_weights(straight, path("killed") / "model");
   // A checkpoint from another config is refused by name.
   PretrainConfig other = c;
   other.lr *= 2;
@@ -203,10 +209,9 @@ TEST_F(Train, ResumeContinuesExactly) {
 }
 
 TEST_F(Train, StopsPartWayThroughTheSchedule) {
-  const auto data = std::make_shared<IdxImageDataset>(tiny_data());
+  const auto data = tiny_dataset();
   const PretrainConfig c = tiny_config();  // two epochs of two steps
-  MsnTrainer straight(c, data, Distributed::single());
-  straight.run(path("straight"), nullptr);
+  const fs::path straight = straight_model();
 
   // Stopped after epoch 1 of 2: its model is written, with the 2-epoch schedule's config.
   MsnTrainer part(c, data, Distributed::single());
@@ -228,7 +233,7 @@ TEST_F(Train, StopsPartWayThroughTheSchedule) {
   rest.resume(path("part") / "checkpoint.pt");
   rest.run(path("part"), nullptr);
   EXPECT_EQ(epochs_done(path("part") / "model"), 2);
-  expect_same_weights(path("straight") / "model", path("part") / "model");
+  expect_same_weights(straight, path("part") / "model");
 
   // A stop behind the checkpoint is refused.
   MsnTrainer late(c, data, Distributed::single());
