@@ -173,9 +173,8 @@ MsnLoss MsnTrainer::step(std::int64_t global_step, int epoch) {
 
 void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int stop_after) {
   const int last = stop_after > 0 ? std::min(stop_after, config_.epochs) : config_.epochs;
-  if (epoch_ > last)
-    fail("pretraining", "cannot stop after epoch " + std::to_string(last) + ": the resumed checkpoint has " +
-                            std::to_string(epoch_) + " epochs done");
+  if (epoch_ > last)  // only a resumed run can be past its stop
+    fail(resumed_from_.string(), "has " + std::to_string(epoch_) + " epochs done: cannot stop after epoch " + std::to_string(last));
   if (dist_->rank() == 0) fs::create_directories(out);
   const auto training_json = [&] {
     return nlohmann::json{{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
@@ -264,6 +263,7 @@ void MsnTrainer::resume(const fs::path& path) {
   archive.read("epoch", epoch);
   archive.read("epoch_losses", losses);
   epoch_ = static_cast<int>(epoch.item<std::int64_t>());
+  resumed_from_ = path;
   epoch_losses_.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + losses.numel());
 }
 

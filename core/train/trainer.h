@@ -64,6 +64,7 @@ class MsnTrainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
   int epoch_ = 0;  // epochs completed
+  std::filesystem::path resumed_from_;  // the checkpoint resume() read, for messages
   double ema_ = 0;
   std::vector<double> epoch_losses_;
 };

@@ -238,7 +238,7 @@ TEST_F(Train, StopsPartWayThroughTheSchedule) {
   // A stop behind the checkpoint is refused.
   MsnTrainer late(c, data, Distributed::single());
   late.resume(path("part") / "checkpoint.pt");
-  MSN_EXPECT_ERROR(late.run(path("late"), nullptr, 1), "cannot stop after epoch 1", "2 epochs done");
+  MSN_EXPECT_ERROR(late.run(path("late"), nullptr, 1), "checkpoint.pt", "2 epochs done", "cannot stop after epoch 1");
 }
 
 TEST_F(Train, TwoProcessesMatchOne) {
