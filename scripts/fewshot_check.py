@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A second opinion on `msnlens-cli fewshot`, sharing none of its code.
 
-Its own safetensors reader and ViT forward pass (PyTorch, float32, transformers' ViTMSN
-equations), its own draw of the k labelled images per class (NumPy's generator, so seeds that
+The scripts' own safetensors reader and eager ViT forward pass (PyTorch, float32,
+transformers' ViTMSN equations, as the bench's eager reference computes it), its own draw of the k labelled images per class (NumPy's generator, so seeds that
 the C++ table never used) and its own L-BFGS logistic regression in float64 on the README's
 protocol: features centred and L2-normalised per image, multinomial, no intercept, L2 penalty
 lambda/2 |W|^2 with lambda = 0.00025 / N. Raw pixels are centred on the training mean first.
@@ -15,13 +15,15 @@ Needs python3-numpy and python3-torch (Debian packages).
 import argparse
 import gzip
 import json
-import math
 import struct
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from eager_reference import ViTMSNEager
+from safetensors_io import read_safetensors
 
 LAMBDA = 0.00025
 
@@ -34,39 +36,17 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def read_safetensors(path):
-    raw = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if entry["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name} is {entry['dtype']}; this check reads float32 exports only")
-        begin, end = entry["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(raw, dtype=np.float32, count=(end - begin) // 4,
-                                                   offset=8 + n + begin).reshape(entry["shape"]).copy())
-    return out
-
-
-class ViT:
-    """CLS embedding of transformers' ViTMSNModel: pre-LN blocks, final LayerNorm."""
+class CLSFeatures:
+    """CLS embeddings from the scripts' own eager ViT-MSN forward (eager_reference.py), on
+    images preprocessed as the folder's preprocessor_config.json says."""
 
     def __init__(self, folder):
         folder = Path(folder)
-        self.cfg = json.loads((folder / "config.json").read_text())
+        cfg = json.loads((folder / "config.json").read_text())
         self.pre = json.loads((folder / "preprocessor_config.json").read_text())
-        self.w = read_safetensors(folder / "model.safetensors")
-        if self.cfg.get("hidden_act", "gelu") != "gelu":
-            raise SystemExit(f"{folder}: hidden_act {self.cfg['hidden_act']} is not handled by this check")
-
-    def linear(self, x, name):
-        return F.linear(x, self.w[name + ".weight"], self.w.get(name + ".bias"))
-
-    def norm(self, x, name):
-        d = x.shape[-1]
-        return F.layer_norm(x, (d,), self.w[name + ".weight"], self.w[name + ".bias"], self.cfg["layer_norm_eps"])
+        if cfg.get("hidden_act", "gelu") != "gelu":
+            raise SystemExit(f"{folder}: hidden_act {cfg['hidden_act']} is not handled by this check")
+        self.model = ViTMSNEager(read_safetensors(folder / "model.safetensors")[0], cfg, torch.float32, "cpu")
 
     def pixels(self, gray_uint8):
         size = self.pre["size"]
@@ -78,27 +58,9 @@ class ViT:
         return (x - mean) / std
 
     @torch.no_grad()
-    def cls(self, gray_uint8):
-        c, w = self.cfg, self.w
-        x = F.conv2d(self.pixels(gray_uint8), w["embeddings.patch_embeddings.projection.weight"],
-                     w["embeddings.patch_embeddings.projection.bias"], stride=c["patch_size"])
-        x = x.flatten(2).transpose(1, 2)
-        x = torch.cat([w["embeddings.cls_token"].expand(x.shape[0], -1, -1), x], 1) + w["embeddings.position_embeddings"]
-        heads = c["num_attention_heads"]
-        for i in range(c["num_hidden_layers"]):
-            p = f"encoder.layer.{i}."
-            h = self.norm(x, p + "layernorm_before")
-            b, t, d = h.shape
-            q, k, v = (self.linear(h, p + "attention.attention." + n).view(b, t, heads, d // heads).transpose(1, 2)
-                       for n in ("query", "key", "value"))
-            attn = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d // heads), dim=-1)
-            x = x + self.linear((attn @ v).transpose(1, 2).reshape(b, t, d), p + "attention.output.dense")
-            h = self.norm(x, p + "layernorm_after")
-            x = x + self.linear(F.gelu(self.linear(h, p + "intermediate.dense")), p + "output.dense")
-        return self.norm(x, "layernorm")[:, 0]
-
-    def features(self, images, batch=500):
-        return torch.cat([self.cls(images[i:i + batch]) for i in range(0, len(images), batch)]).double()
+    def __call__(self, images, batch=500):
+        return torch.cat([self.model.forward(self.pixels(images[i:i + batch]), output_attentions=False)[0][:, 0]
+                          for i in range(0, len(images), batch)]).double()
 
 
 def standardize(x):
@@ -136,7 +98,6 @@ def main():
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--json", help="write the table here")
     args = ap.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     d = Path(args.data)
     train_x, train_y = read_idx(d / "train-images-idx3-ubyte.gz"), read_idx(d / "train-labels-idx1-ubyte.gz").astype(np.int64)
     test_x, test_y = read_idx(d / "t10k-images-idx3-ubyte.gz"), torch.from_numpy(read_idx(d / "t10k-labels-idx1-ubyte.gz").astype(np.int64))
@@ -149,7 +110,7 @@ def main():
             mean = torch.from_numpy(train_x.reshape(len(train_x), -1).astype(np.float64).mean(0))
             featurize = lambda im: torch.from_numpy(im.reshape(len(im), -1).astype(np.float64)) - mean  # noqa: E731
         else:
-            featurize = ViT(model).features
+            featurize = CLSFeatures(model)
         test_f = standardize(featurize(test_x))
         rows = []
         print(f"{model}: seeds {seeds.start}-{seeds.stop - 1}")
