@@ -180,8 +180,6 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int 
     return nlohmann::json{{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
                           {"world_size", dist_->world_size()}};
   };
-  // Resumed exactly at the stop: nothing to train, only the model to write.
-  if (epoch_ == last && dist_->rank() == 0) export_model(out / "model", training_json());
   const auto start = Clock::now();
   const std::int64_t done_before = static_cast<std::int64_t>(epoch_) * steps_per_epoch_;
   for (int epoch = epoch_; epoch < last; ++epoch) {
@@ -216,9 +214,10 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int 
       save_checkpoint(out / "checkpoint.pt");
       if (config_.export_every > 0 && epoch_ % config_.export_every == 0 && epoch_ < last)
         export_model(out / ("epoch-" + std::to_string(epoch_)), training_json());
-      if (epoch_ == last) export_model(out / "model", training_json());
     }
   }
+  // Also when resumed exactly at the stop, with nothing left to train.
+  if (dist_->rank() == 0) export_model(out / "model", training_json());
 }
 
 void MsnTrainer::save_checkpoint(const fs::path& path) const {
