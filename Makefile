@@ -13,7 +13,7 @@ IMAGES ?= $(wildcard resources/images/fashion/*.png)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps configure build test run install uninstall package clean fuzz test-asan
+.PHONY: all deps configure build test test-isa test-avx2 test-avx512 run install uninstall package clean fuzz test-asan
 
 all: build
 
@@ -28,6 +28,20 @@ build: configure
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Every suite as another CPU class runs it, on a machine above that class: oneDNN and ATen
+# capped to ISA (AVX2: Zen 3 and most laptops; AVX512_CORE: Skylake-X, AVX-512 without bf16).
+# `make test` already runs the engine's suites a second time under the AVX2 cap.
+ISA ?= AVX2
+test-isa: build
+	@cd $(BUILD_DIR) && ONEDNN_MAX_CPU_ISA=$(ISA) DNNL_MAX_CPU_ISA=$(ISA) \
+	  ATEN_CPU_CAPABILITY=$(if $(filter AVX2 avx2,$(ISA)),avx2,avx512) ctest --output-on-failure -j $(JOBS) -LE capped
+
+test-avx2:
+	@$(MAKE) --no-print-directory test-isa ISA=AVX2
+
+test-avx512:
+	@$(MAKE) --no-print-directory test-isa ISA=AVX512_CORE
 
 run: build
 	$(BUILD_DIR)/bin/msnlens --model $(MODEL) $(IMAGES)

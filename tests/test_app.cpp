@@ -26,6 +26,7 @@
 #include <random>
 
 #include "analysis/masking_response.h"
+#include "engine/precision_choice.h"
 #include "engine/workbench.h"
 #include "imaging/image_file.h"
 #include "core/support.h"
@@ -138,6 +139,7 @@ class AppTest : public QObject {
   void figure_and_map_export_open_in_other_tools();
   void randomized_interaction_ends_in_a_fresh_state();
   void engine_menu_switches_cpu_kernels();
+  void saved_precisions_this_cpu_cannot_honour_fall_back();
 
  private:
   // Drops tiny224-cls and chelsea.png and waits for the first result.
@@ -726,6 +728,42 @@ void AppTest::engine_menu_switches_cpu_kernels() {
   const std::vector<float> reference_probs = window_->baseline()->class_probs;
   QCOMPARE(reference_probs.size(), fused_probs.size());
   for (std::size_t i = 0; i < fused_probs.size(); ++i) QVERIFY(std::abs(reference_probs[i] - fused_probs[i]) < 1e-4f);
+}
+
+void AppTest::saved_precisions_this_cpu_cannot_honour_fall_back() {
+  // fp16 (no CPU), then bf16 (none below avx512_core): saved choices that must not stop the app
+  // from opening. It runs the fastest precision instead, says so, and its Engine menu offers only
+  // what this CPU honours.
+  auto precision_action = [&](const QString& p) -> QAction* {
+    for (QAction* a : window_->findChildren<QAction*>())
+      if (a->data().toString() == p) return a;
+    return nullptr;
+  };
+  const std::string default_precision = to_string(msnlens::default_precision(at::kCPU));
+  for (const Precision saved : {Precision::FP16, Precision::BF16}) {
+    const std::string why = unavailable_on_this_cpu(saved);
+    window_->setDevice("cpu", to_string(saved));
+    QSignalSpy ready(window_.get(), &MainWindow::modelReady);
+    drop(window_.get(), {QUrl::fromLocalFile(data("models/tiny224-cls"))});
+    QVERIFY2(ready.wait(kTimeoutMs), qPrintable(window_->errorText()));
+    const ModelInfo& info = window_->modelInfo();
+    QVERIFY(window_->errorText().isEmpty());
+    QAction* action = precision_action(to_string(saved));
+    QVERIFY(action != nullptr);
+    QCOMPARE(action->isVisible(), why.empty());
+    QCOMPARE(info.precisions.contains(to_string(saved)), why.empty());
+    if (why.empty()) {
+      QCOMPARE(info.precision, QString(to_string(saved)));
+      QVERIFY(info.precision_note.isEmpty());
+      QVERIFY(action->isChecked());
+      continue;
+    }
+    QCOMPARE(info.precision, qs(default_precision));
+    QCOMPARE(info.precision_note, qs(why + "; using " + default_precision));
+    QVERIFY2(named<QLabel>(*window_, "modelDetails")->text().contains("Note: " + qs(why)),
+             qPrintable(named<QLabel>(*window_, "modelDetails")->text()));
+    QVERIFY(precision_action("auto")->isChecked());
+  }
 }
 
 QTEST_MAIN(AppTest)

@@ -43,6 +43,7 @@ WorkbenchOptions options_for(const QString& device, const QString& precision, bo
   options.device = device.toStdString();
   options.precision = precision.toStdString();
   options.fused_cpu = fused_cpu;
+  options.precision_fallback = true;  // a saved choice this machine cannot honour must not stop the app
   return options;
 }
 
@@ -55,6 +56,8 @@ ModelInfo to_model_info(const ModelDescription& d, bool demo) {
                           .arg(d.layers).arg(d.heads).arg(d.hidden_size).arg(d.patch_size).arg(d.image_size);
   info.device = QString::fromStdString(d.device_name);
   info.precision = QString::fromStdString(d.precision);
+  info.precision_note = QString::fromStdString(d.precision_note);
+  for (const std::string& p : d.precisions) info.precisions << QString::fromStdString(p);
   info.kernels = QString::fromStdString(d.kernels);
   info.summary_json = QString::fromStdString(d.summary_json);
   info.layers = d.layers;

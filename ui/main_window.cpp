@@ -254,7 +254,7 @@ void MainWindow::buildMenus() {
   view->addAction(tr("Next image"), QKeySequence(Qt::Key_PageDown), this, [this] { strip_->step(1); });
 
   QMenu* engine = menuBar()->addMenu(tr("&Engine"));
-  auto* precisions = new QActionGroup(this);
+  auto* precisions = precision_actions_ = new QActionGroup(this);
   for (const QString& p : {QStringLiteral("auto"), QStringLiteral("fp32"), QStringLiteral("bf16"), QStringLiteral("fp16")}) {
     QAction* a = engine->addAction(p == "auto" ? tr("Precision: fastest within bounds") : tr("Precision: %1").arg(p));
     a->setCheckable(true);
@@ -377,8 +377,16 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   few_shot_source_.clear();
   error_->dismiss();
   model_->showModel(info);
-  status_device_->setText(tr("%1 · %2").arg(info.device, info.precision));
-  status_device_->setToolTip(tr("Encoder layers on %1").arg(info.kernels));
+  status_device_->setText(tr("%1 · %2").arg(info.device, info.precision) + (info.precision_note.isEmpty() ? QString() : tr(" ⚠")));
+  status_device_->setToolTip(tr("Encoder layers on %1").arg(info.kernels) +
+                             (info.precision_note.isEmpty() ? QString() : "\n" + info.precision_note));
+  // The Engine menu offers what this device honours; a saved choice it cannot honour shows as
+  // the fallback that runs (the setting itself is kept, for machines that can).
+  for (QAction* a : precision_actions_->actions()) {
+    const QString p = a->data().toString();
+    a->setVisible(p == "auto" || info.precisions.contains(p));
+    a->setChecked(p == (info.precision_note.isEmpty() ? precision_ : QStringLiteral("auto")));
+  }
   predictions_->forgetChoice();
   predictions_->setSources(predictor_, few_shot_source_);
   tabs_->attention()->setTargets(predictor_);

@@ -18,6 +18,7 @@
 #include "ui/figure_export.h"
 #include "ui/view_types.h"
 
+class QActionGroup;
 class QJsonObject;
 class QLabel;
 class QMimeData;
@@ -174,6 +175,7 @@ class MainWindow : public QMainWindow {
   ErrorBanner* error_ = nullptr;
   QLabel *status_device_ = nullptr, *status_latency_ = nullptr;
   QAction* fused_action_ = nullptr;
+  QActionGroup* precision_actions_ = nullptr;
   BusyIndicator* busy_ = nullptr;
   RecentMenu* recent_ = nullptr;
 };

@@ -38,7 +38,7 @@ void ModelBox::showModel(const ModelInfo& info) {
                                  .arg(info.has_classifier ? tr("yes (%1 labels)").arg(info.labels.size()) : tr("no"))
                                  .arg(info.has_prototypes ? tr("yes (%1)").arg(info.num_prototypes) : tr("no"))
                                  .arg(info.has_mask_token ? tr("yes") : tr("no"))};
-  details_->setText(lines.join("\n"));
+  details_->setText(lines.join("\n") + (info.precision_note.isEmpty() ? QString() : tr("\nNote: %1").arg(info.precision_note)));
 }
 
 void ModelBox::showLoadFailed(const ModelInfo& still_loaded) {

@@ -5,6 +5,7 @@
 
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ struct ModelInfo {
   QString architecture;      // "ViT 12 layers x 6 heads, hidden 384, patch 16, 224 px"
   QString device;            // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
   QString precision;         // "bf16"
+  QString precision_note;    // why the precision asked for is not the one running ("" when it is)
+  QStringList precisions;    // what the device honours, for the Engine menu
   QString kernels;           // "oneDNN fused (brg:avx512_core_bf16)" / "LibTorch"
   QString summary_json;      // the engine's model summary
   int layers = 0, heads = 0, grid_rows = 0, grid_cols = 0, num_prototypes = 0;

@@ -635,7 +635,7 @@ int run(int argc, char** argv) {
   const std::string coretype = best_blas_coretype();
   std::cout << "\nmsnlens-bench on " << (dev.is_cuda() ? "CUDA" : "CPU, " + std::to_string(available_cores()) + " cores")
             << "; " << rounds << " rounds of " << iters << " timed runs after " << warmup << " warm-up, interleaved, the faster round kept\n"
-            << "MSN Lens: oneDNN ISA " << onednn_isa() << "; LibTorch float32 GEMMs on "
+            << "MSN Lens: CPU " << describe(cpu_kernels()) << "; LibTorch float32 GEMMs on "
             << (blas_kernels().empty() ? "a BLAS other than OpenBLAS" : "OpenBLAS " + blas_kernels() + " kernels")
             << (std::getenv("OPENBLAS_CORETYPE") ? std::string(" (OPENBLAS_CORETYPE=") + std::getenv("OPENBLAS_CORETYPE") + ")" : " (OPENBLAS_CORETYPE not set)")
             << "\neager reference: PyTorch "
@@ -676,7 +676,7 @@ int run(int argc, char** argv) {
   }
   if (!gui.empty()) std::cout << "\nthe app, ViT-S/16 (random weights), " << gui << "\n";
   results_out.write({{"device", dev.str()}, {"cores", available_cores()}, {"blas_kernels", blas_kernels()},
-                     {"onednn_isa", onednn_isa()}, {"reference_blas_kernels", reference_blas}, {"cases", out},
+                     {"onednn_isa", isa_name(cpu_kernels().onednn)}, {"cpu_class", describe(cpu_kernels())}, {"reference_blas_kernels", reference_blas}, {"cases", out},
                      {"app_click_to_repaint", gui}});
   remove_scratch(dir);
   return 0;

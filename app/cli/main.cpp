@@ -105,15 +105,19 @@ int run_info(const Args& a) {
   const std::string blas = blas_kernels();
   const InferenceSession session(m, {"cpu", std::nullopt});
   const FusedCpuEncoder* fused = session.model().fused_cpu();
-  std::cout << "CPU layers   " << session.kernels() << " at " << to_string(session.precision()) << "; oneDNN ISA "
-            << onednn_isa()
+  std::cout << "CPU          " << describe(cpu_kernels()) << "\n"
+            << "CPU layers   " << session.kernels() << " at " << to_string(session.precision())
             << (fused ? "; reordered weights " + human_bytes(fused->weight_bytes()) + " beside the LibTorch layers" : "")
             << "\n"
             << "fp32 GEMMs   " << (blas.empty() ? "not OpenBLAS" : "OpenBLAS, " + blas + " kernels")
             << " (LibTorch layers, autograd)\n";
   nlohmann::json summary = m.summary_json();
   summary["blas_kernels"] = blas;
-  summary["onednn_isa"] = onednn_isa();
+  const CpuKernels cpu = cpu_kernels();
+  summary["cpu_class"] = cpu_class(cpu);
+  summary["onednn_isa"] = isa_name(cpu.onednn);
+  summary["aten_capability"] = cpu.aten;
+  summary["isa_cap"] = cpu.cap;
   summary["cpu_kernels"] = session.kernels();
   summary["cpu_precision"] = to_string(session.precision());
   if (fused) summary["fused_weight_bytes"] = fused->weight_bytes();

@@ -34,28 +34,10 @@ at::Device resolve_device(const std::string& name) {
   fail("device", "\"" + name + "\" is not a device (use auto, cpu, cuda or cuda:N)");
 }
 
-Precision default_precision(at::Device device) {
-  if (device.is_cuda()) {
-#ifdef MSNLENS_WITH_CUDA
-    return at::cuda::getDeviceProperties(device.index())->major >= 8 ? Precision::BF16 : Precision::FP16;
-#else
-    return Precision::FP16;
-#endif
-  }
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16") ? Precision::BF16 : Precision::FP32;
-}
-
-std::optional<Precision> parse_precision_option(const std::string& name) {
-  if (name == "auto") return std::nullopt;
-  return parse_precision(name);
-}
-
 InferenceSession::InferenceSession(LoadedModel loaded, const SessionOptions& options) : loaded_(std::move(loaded)) {
   const at::Device device = resolve_device(options.device);
   const Precision precision = options.precision.value_or(default_precision(device));
-  if (precision == Precision::FP16 && !device.is_cuda())
-    fail("precision", "fp16 is for CUDA devices; on the CPU use bf16 or fp32");
+  require_precision(device, precision);
   // A private copy: moving it to a device or precision must not touch the caller's model,
   // which may serve other sessions (the copy shares weights until `to` replaces them).
   loaded_.model = std::make_shared<ViTMSNModel>(*loaded_.model);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/model_loader.h"
+#include "engine/precision_choice.h"
 #include "imaging/rgb_image.h"
 
 namespace msnlens {
@@ -24,7 +25,8 @@ class CudaGraphCache;
 
 class InferenceSession {
  public:
-  // Throws Error when the device is unavailable or the precision unsupported there.
+  // Throws Error when the device is unavailable or the precision unavailable there
+  // (require_precision).
   InferenceSession(LoadedModel loaded, const SessionOptions& options = {});
 
   const ViTMSNModel& model() const { return *loaded_.model; }
@@ -58,12 +60,5 @@ class InferenceSession {
 
 // Resolves "auto" / "cpu" / "cuda[:N]" against what this LibTorch and machine offer.
 at::Device resolve_device(const std::string& name);
-
-// The fastest precision whose results stay within the bounds README.md states: bf16 on GPUs
-// that have it and on CPUs with native bf16 (AVX512-BF16 / AMX), fp16 on older GPUs, else fp32.
-Precision default_precision(at::Device device);
-
-// "fp32" | "bf16" | "fp16" | "auto" (nullopt); throws Error otherwise.
-std::optional<Precision> parse_precision_option(const std::string& name);
 
 }  // namespace msnlens

@@ -151,6 +151,13 @@ struct Workbench::Impl {
   }
 };
 
+std::vector<std::string> available_precisions(const std::string& device) {
+  std::vector<std::string> names;
+  for (const PrecisionOffer& o : precision_offers(resolve_device(device)))
+    if (o.available) names.emplace_back(to_string(o.precision));
+  return names;
+}
+
 Workbench::Workbench() : impl_(std::make_unique<Impl>()) {}
 Workbench::~Workbench() = default;
 
@@ -160,6 +167,12 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     SessionOptions so;
     so.device = options.device;
     so.precision = parse_precision_option(options.precision);
+    std::string precision_note;
+    if (options.precision_fallback) {
+      const PrecisionChoice choice = choose_precision(resolve_device(options.device), so.precision);
+      so.precision = choice.precision;
+      precision_note = choice.note;
+    }
     so.cuda_graphs = options.cuda_graphs;
     so.fused_cpu = options.fused_cpu;
     const ConfigOverride config = options.config_file.empty() ? ConfigOverride{} : ConfigOverride::from_file(options.config_file);
@@ -172,6 +185,8 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     d.device = session->device().str();
     d.device_name = session->device_name();
     d.precision = to_string(session->precision());
+    d.precision_note = precision_note;
+    d.precisions = available_precisions(options.device);
     d.kernels = session->kernels();
     d.summary_json = session->loaded().summary_json().dump(2);
     d.layers = static_cast<int>(c.num_hidden_layers);

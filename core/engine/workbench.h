@@ -25,6 +25,8 @@ struct ModelDescription {
   std::string device;        // "cpu", "cuda:0"
   std::string device_name;   // "CPU, 2 cores" / "NVIDIA H100 80GB HBM3"
   std::string precision;     // "bf16"
+  std::string precision_note;  // why the precision asked for is not the one running; "" when it is
+  std::vector<std::string> precisions;  // what the device honours (available_precisions): a chooser's choices
   std::string kernels;       // what runs the layers: InferenceSession::kernels()
   std::string summary_json;  // what `msnlens-cli info --json` writes
   int layers = 0, heads = 0, hidden_size = 0, patch_size = 0, image_size = 0;
@@ -40,8 +42,16 @@ struct WorkbenchOptions {
   std::string config_file;         // JSON setting or overriding config fields (--config)
   bool cuda_graphs = false;        // replay whole forwards as CUDA graphs (pays off for repeated shapes)
   bool fused_cpu = true;           // the fused oneDNN encoder on the CPU (false: the LibTorch layers)
+  // A precision the device cannot honour: false fails the load with a line saying why (the
+  // CLI's explicit choice); true runs the default instead and says so in precision_note (the
+  // app, which opens whatever its settings hold).
+  bool precision_fallback = false;
   std::size_t state_budget_bytes = std::size_t{1} << 30;  // device memory for kept forward passes
 };
+
+// The precisions `device` ("auto", "cpu", "cuda") honours within the documented bounds, for a
+// chooser to offer: "fp32", then "bf16" and "fp16" where available.
+std::vector<std::string> available_precisions(const std::string& device);
 
 class Workbench {
  public:

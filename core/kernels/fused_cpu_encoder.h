@@ -59,7 +59,4 @@ class FusedCpuEncoder {
   virtual std::size_t weight_bytes() const = 0;
 };
 
-// The instruction set oneDNN dispatches to on this CPU ("avx512_core_amx"), or why there is none.
-std::string onednn_isa();
-
 }  // namespace msnlens

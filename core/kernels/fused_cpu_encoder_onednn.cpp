@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "kernels/cpu_isa.h"
 #include "kernels/fused_cpu_encoder.h"
 
 namespace msnlens {
@@ -375,6 +376,10 @@ std::unique_ptr<FusedCpuEncoder> FusedCpuEncoder::create(const std::vector<Encod
     *why = std::string("no fused CPU kernels for ") + to_string(precision);
     return nullptr;
   }
+  if (precision == Precision::BF16 && !has_bf16_gemms(onednn_effective_isa())) {
+    *why = "no bf16 kernels in oneDNN below avx512_core (this CPU runs " + isa_name(onednn_effective_isa()) + ")";
+    return nullptr;
+  }
   if (!activation_post_ops(spec.activation, &activation)) {
     *why = "no fused kernel for hidden_act \"" + spec.activation + "\"";
     return nullptr;
@@ -382,25 +387,25 @@ std::unique_ptr<FusedCpuEncoder> FusedCpuEncoder::create(const std::vector<Encod
   try {
     return std::make_unique<OnednnEncoder>(layers, spec, precision, std::move(activation));
   } catch (const dnnl::error& e) {
-    // e.g. bf16 on a CPU without AVX-512: oneDNN has no implementation to offer.
+    // A shape or post-op this oneDNN has no implementation for.
     *why = std::string("oneDNN: ") + e.what();
     return nullptr;
   }
 }
 
-std::string onednn_isa() {
+Isa onednn_effective_isa() {
   switch (dnnl::get_effective_cpu_isa()) {
-    case dnnl::cpu_isa::sse41: return "sse41";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    case dnnl::cpu_isa::sse41: return Isa::Sse41;
+    case dnnl::cpu_isa::avx: return Isa::Avx;
+    case dnnl::cpu_isa::avx2: return Isa::Avx2;
+    case dnnl::cpu_isa::avx2_vnni: return Isa::Avx2Vnni;
+    case dnnl::cpu_isa::avx512_core: return Isa::Avx512Core;
+    case dnnl::cpu_isa::avx512_core_vnni: return Isa::Avx512CoreVnni;
+    case dnnl::cpu_isa::avx512_core_bf16: return Isa::Avx512CoreBf16;
+    case dnnl::cpu_isa::avx512_core_amx: return Isa::Avx512CoreAmx;
     default: break;
   }
-  return "generic";
+  return Isa::Generic;
 }
 
 }  // namespace msnlens

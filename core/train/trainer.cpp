@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "engine/cpu_threads.h"
+#include "engine/precision_choice.h"
 
 namespace msnlens {
 namespace {
@@ -46,7 +47,10 @@ class Autocast {
 MsnTrainer::MsnTrainer(const PretrainConfig& config, std::shared_ptr<const ImageDataset> data,
                        std::shared_ptr<Distributed> dist, at::Device device)
     : config_(config), data_(std::move(data)), dist_(std::move(dist)), device_(device) {
-  if (!device_.is_cuda()) configure_cpu_threads(config_.precision == "bf16" ? Precision::BF16 : Precision::FP32, /*fused=*/false);
+  const Precision precision = config_.precision == "bf16" ? Precision::BF16 : Precision::FP32;
+  // bf16 autocast where this CPU's GEMMs would accumulate in bf16 trains on wrong gradients.
+  require_precision(device_, precision);
+  if (!device_.is_cuda()) configure_cpu_threads(precision, /*fused=*/false);
   torch::manual_seed(config_.seed);
   student_ = MsnNetwork(config_.model, config_.head, device_, config_.seed);
   target_ = MsnNetwork(config_.model, config_.head, device_, config_.seed);

@@ -19,6 +19,8 @@
 #include <system_error>
 #include <thread>
 
+#include "engine/precision_choice.h"
+
 extern char** environ;
 
 namespace msntest {
@@ -26,6 +28,12 @@ namespace msntest {
 std::string test_device() {
   const char* d = std::getenv("MSNLENS_TEST_DEVICE");
   return d != nullptr && *d != '\0' ? d : "cpu";
+}
+
+std::string unavailable_on_this_cpu(msnlens::Precision precision) {
+  for (const msnlens::PrecisionOffer& o : msnlens::precision_offers(at::kCPU))
+    if (o.precision == precision && !o.available) return o.detail;
+  return "";
 }
 
 void write_file(const std::filesystem::path& path, const std::string& bytes) {

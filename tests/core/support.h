@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "fixtures.h"
+#include "model/precision.h"
 
 namespace msntest {
 
@@ -23,6 +24,11 @@ using fixture::data_path;
 
 // The device MSNLENS_TEST_DEVICE names (GPU checks set "cuda"); "cpu" by default.
 std::string test_device();
+
+// Why this CPU's kernels cannot honour `precision` on the CPU (the engine's own line, naming the
+// ISA it needs and the one this CPU runs), or "" when they can. Tests of a path this CPU class
+// lacks skip with it: GTEST_SKIP() << reason.
+std::string unavailable_on_this_cpu(msnlens::Precision precision);
 
 // Runs `f`, which must throw msnlens::Error; returns its message ("" when nothing was thrown).
 template <typename F>

@@ -72,6 +72,7 @@ std::map<std::string, double> Parity::worst_;
 
 TEST_P(Parity, GoldenCase) {
   const auto& [name, kernels] = GetParam();
+  if (const std::string why = unavailable_on_this_cpu(kernels.precision); !why.empty()) GTEST_SKIP() << why;
   const auto spec = read_json_file(data_path("cases/" + name + ".json"));
   const auto& input = spec["input"];
   ConfigOverride config;

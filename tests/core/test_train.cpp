@@ -176,6 +176,15 @@ TEST_F(Train, LossTerms) {
   EXPECT_TRUE(at::allclose(p.sum(1), at::ones({5})));
 }
 
+TEST_F(Train, Bf16IsRefusedWhereThisCpuCannotHonourIt) {
+  const std::string why = unavailable_on_this_cpu(Precision::BF16);
+  if (why.empty()) GTEST_SKIP() << "needs a CPU class without bf16 GEMMs (below avx512_core: `make test-avx2`)";
+  PretrainConfig c = tiny_config();
+  c.precision = "bf16";
+  EXPECT_EQ(error_of([&] { MsnTrainer trainer(c, tiny_dataset(), Distributed::single()); }),
+            "precision: " + why + "; on the CPU use fp32");
+}
+
 TEST_F(Train, ResumeContinuesExactly) {
   const auto data = tiny_dataset();
   const PretrainConfig c = tiny_config();  // two epochs of two steps
