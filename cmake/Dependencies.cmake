@@ -22,13 +22,27 @@ find_path(DNNL_INCLUDE_DIR dnnl.hpp)
 find_library(DNNL_LIBRARY NAMES dnnl libdnnl.so.2)
 find_library(TORCH_CPU_LIBRARY torch_cpu HINTS ${TORCH_INSTALL_PREFIX}/lib)
 find_program(READELF readelf)
-if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY AND TORCH_CPU_LIBRARY AND READELF)
+set(TORCH_CPU_DYNAMIC "")  # what libtorch_cpu links (readelf -d)
+if(TORCH_CPU_LIBRARY AND READELF)
   execute_process(COMMAND ${READELF} -d ${TORCH_CPU_LIBRARY} OUTPUT_VARIABLE TORCH_CPU_DYNAMIC ERROR_QUIET)
-  if(TORCH_CPU_DYNAMIC MATCHES "NEEDED[^\n]*libdnnl")
-    set(MSNLENS_WITH_ONEDNN ON)
-  endif()
+endif()
+if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY AND TORCH_CPU_DYNAMIC MATCHES "NEEDED[^\n]*libdnnl")
+  set(MSNLENS_WITH_ONEDNN ON)
 endif()
 message(STATUS "Fused oneDNN CPU encoder: ${MSNLENS_WITH_ONEDNN}")
+
+# at::parallel_for is inline: compiled without OpenMP it runs every loop of ours on one thread
+# (the fused encoder's own GEMMs and LayerNorm, the analysis loops). Compile with the OpenMP
+# runtime LibTorch links, where that is the system's libgomp (Debian's); a LibTorch bundling its
+# own copy gets no second runtime beside it, and our loops stay serial there.
+set(MSNLENS_WITH_OPENMP OFF)
+if(TORCH_CPU_DYNAMIC MATCHES "NEEDED[^\n]*\\[libgomp\\.so\\.1\\]")
+  find_package(OpenMP COMPONENTS CXX)
+  if(TARGET OpenMP::OpenMP_CXX)
+    set(MSNLENS_WITH_OPENMP ON)
+  endif()
+endif()
+message(STATUS "OpenMP in our own loops: ${MSNLENS_WITH_OPENMP}")
 
 # zlib: gzip-compressed IDX files (Debian ships Fashion-MNIST that way).
 find_package(ZLIB REQUIRED)
