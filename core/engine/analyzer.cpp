@@ -68,32 +68,41 @@ std::pair<float, std::size_t> kth_smallest_nonnegative(const float* v, std::size
 
 }  // namespace
 
+namespace {
+
+std::int64_t discarded(std::int64_t n, float ratio) {
+  return static_cast<std::int64_t>(static_cast<double>(n) * std::clamp(ratio, 0.0f, 1.0f));
+}
+
+}  // namespace
+
 void discard_lowest(at::Tensor& fused, float ratio) {
+  if (!fused.is_cpu()) return discard_lowest_by_sort(fused, ratio);
   at::Tensor flat = fused.view({-1});
-  const auto drop = static_cast<std::int64_t>(static_cast<double>(flat.numel()) * std::clamp(ratio, 0.0f, 1.0f));
+  const std::int64_t drop = discarded(flat.numel(), ratio);
   if (drop <= 0) return;
-  if (flat.is_cpu()) {
-    float* v = flat.data_ptr<float>();
-    const auto n = static_cast<std::size_t>(flat.numel());
-    const auto [threshold, below] = kth_smallest_nonnegative(v, n, static_cast<std::size_t>(drop));
-    std::size_t tied = static_cast<std::size_t>(drop) - below;  // of the values equal to the threshold
-    const float keep = v[0];
-    for (std::size_t i = 0; i < n; ++i) {
-      if (v[i] < threshold) v[i] = 0.0f;
-      else if (v[i] == threshold && tied > 0) v[i] = 0.0f, --tied;
-    }
-    v[0] = keep;
-    return;
+  float* v = flat.data_ptr<float>();
+  const auto n = static_cast<std::size_t>(flat.numel());
+  const auto [threshold, below] = kth_smallest_nonnegative(v, n, static_cast<std::size_t>(drop));
+  std::size_t tied = static_cast<std::size_t>(drop) - below;  // of the values equal to the threshold
+  const float keep = v[0];
+  for (std::size_t i = 0; i < n; ++i) {
+    if (v[i] < threshold) v[i] = 0.0f;
+    else if (v[i] == threshold && tied > 0) v[i] = 0.0f, --tied;
   }
-  const at::Tensor threshold = std::get<0>(flat.kthvalue(drop));
-  at::Tensor zero = flat.lt(threshold);
-  const std::int64_t missing = drop - zero.sum().item<std::int64_t>();
-  if (missing > 0) {
-    const at::Tensor tied = flat.eq(threshold);
-    zero.logical_or_(tied.logical_and(tied.cumsum(0).le(missing)));
-  }
-  zero[0] = false;
-  flat.masked_fill_(zero, 0.0);
+  v[0] = keep;
+}
+
+void discard_lowest_by_sort(at::Tensor& fused, float ratio) {
+  at::Tensor flat = fused.view({-1});
+  const std::int64_t drop = discarded(flat.numel(), ratio);
+  if (drop <= 0) return;
+  // A stable ascending order lists the values below the threshold, then the tied ones by index:
+  // its first `drop` entries are exactly what the radix select zeroes.
+  const at::Tensor order = std::get<1>(flat.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const at::Tensor first = flat.slice(0, 0, 1).clone();
+  flat.index_fill_(0, order.slice(0, 0, drop), 0.0);
+  flat.slice(0, 0, 1).copy_(first);
 }
 
 namespace {

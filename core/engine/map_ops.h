@@ -21,9 +21,13 @@ std::vector<float> host_vector(const at::Tensor& t);
 // Heads (dimension 0) combined into one map (`head` with HeadFusion::Single).
 at::Tensor fuse(const at::Tensor& per_head, HeadFusion fusion, int head);
 
-// vit-explain's discard: the lowest floor(ratio * n) entries of the fused [T, T] map set to
-// zero, except entry 0 (CLS -> CLS). Ties at the threshold go in index order.
+// vit-explain's discard: the lowest floor(ratio * n) entries of the fused [T, T] map (values
+// >= 0) set to zero, except entry 0 (CLS -> CLS). Ties at the threshold go in index order.
+// On the CPU a radix select; elsewhere discard_lowest_by_sort.
 void discard_lowest(at::Tensor& fused, float ratio);
+// The same selection as one stable sort on the tensor's device, with no host synchronisation
+// (kthvalue, which it replaces, took 17 ms a layer on an H200). Identical results on the CPU.
+void discard_lowest_by_sort(at::Tensor& fused, float ratio);
 
 // Rollout's layer matrix from a fused [T, T] map, in place: discard, + I, rows normalised.
 at::Tensor normalized_with_identity(at::Tensor& fused, float discard_ratio);

@@ -14,6 +14,8 @@
 #include "analysis/predictions.h"
 #include "analysis/sweep_plan.h"
 #include "engine/cpu_threads.h"
+#include "engine/map_ops.h"
+#include "support.h"
 
 using namespace msnlens;
 
@@ -171,3 +173,27 @@ TEST(Analysis, BlasKernelChoice) {
   EXPECT_EQ(better_blas_coretype("Cooperlake", {true, true, true}), "");
   EXPECT_EQ(better_blas_coretype("", {true, true, true}), "");
 }
+
+// Rollout's discard on the device (one stable sort) and on the CPU (radix select) zero exactly
+// the same entries, ties at the threshold included; on MSNLENS_TEST_DEVICE=cuda the sort runs on
+// the GPU.
+TEST(Analyzer, DiscardIsTheSameSelectionOnEveryDevice) {
+  at::manual_seed(5);
+  // Quantised values: many ties at every threshold; entry 0 just above the zeros, so that it is
+  // dropped (and restored) once more than the zeros are.
+  at::Tensor fused = at::floor(at::rand({197, 197}) * 50) / 50;
+  fused[0][0] = 0.001;
+  const std::int64_t zeros = fused.eq(0).sum().item<std::int64_t>();
+  for (const float ratio : {0.0f, 0.1f, 0.5f, 0.9f, 0.97f, 1.0f}) {
+    at::Tensor radix = fused.clone(), sorted = fused.to(msntest::test_device()), sorted_cpu = fused.clone();
+    discard_lowest(radix, ratio);
+    discard_lowest(sorted, ratio);  // the sort wherever the test device is not the CPU
+    discard_lowest_by_sort(sorted_cpu, ratio);
+    EXPECT_TRUE(at::equal(radix, sorted.cpu())) << "ratio " << ratio;
+    EXPECT_TRUE(at::equal(radix, sorted_cpu)) << "ratio " << ratio;
+    const auto dropped = static_cast<std::int64_t>(197.0 * 197.0 * static_cast<double>(ratio));
+    EXPECT_EQ(radix.eq(0).sum().item<std::int64_t>(), dropped > zeros ? dropped - 1 : zeros) << "ratio " << ratio;
+    EXPECT_EQ(radix[0][0].item<float>(), 0.001f);
+  }
+}
+
