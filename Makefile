@@ -13,7 +13,7 @@ IMAGES ?= $(wildcard resources/images/fashion/*.png)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps configure build test test-isa test-avx2 test-avx512 run install uninstall package clean fuzz test-asan
+.PHONY: all deps configure build test test-isa test-avx2 test-avx512 bench run install uninstall package clean fuzz test-asan
 
 all: build
 
@@ -33,15 +33,23 @@ test: build
 # capped to ISA (AVX2: Zen 3 and most laptops; AVX512_CORE: Skylake-X, AVX-512 without bf16).
 # `make test` already runs the engine's suites a second time under the AVX2 cap.
 ISA ?= AVX2
+isa_caps = ONEDNN_MAX_CPU_ISA=$(1) DNNL_MAX_CPU_ISA=$(1) ATEN_CPU_CAPABILITY=$(if $(filter AVX2 avx2,$(1)),avx2,avx512)
 test-isa: build
-	@cd $(BUILD_DIR) && ONEDNN_MAX_CPU_ISA=$(ISA) DNNL_MAX_CPU_ISA=$(ISA) \
-	  ATEN_CPU_CAPABILITY=$(if $(filter AVX2 avx2,$(ISA)),avx2,avx512) ctest --output-on-failure -j $(JOBS) -LE capped
+	@cd $(BUILD_DIR) && $(call isa_caps,$(ISA)) ctest --output-on-failure -j $(JOBS) -LE capped
 
 test-avx2:
 	@$(MAKE) --no-print-directory test-isa ISA=AVX2
 
 test-avx512:
 	@$(MAKE) --no-print-directory test-isa ISA=AVX512_CORE
+
+# Speed beside PyTorch eager and ONNX Runtime, on random weights in the ViT-S/16 and ViT-B/16
+# shapes (BENCH_ARGS replaces the defaults). BENCH_ISA=AVX2 (or AVX512_CORE) runs it as that
+# CPU class, under the caps of test-isa.
+BENCH_ARGS ?= --models small,base --rounds 3
+bench: build
+	@./scripts/install-bench-deps.sh
+	@$(if $(BENCH_ISA),$(call isa_caps,$(BENCH_ISA))) $(BUILD_DIR)/bin/msnlens-bench $(BENCH_ARGS)
 
 run: build
 	$(BUILD_DIR)/bin/msnlens --model $(MODEL) $(IMAGES)

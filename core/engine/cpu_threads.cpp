@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 
+#include "kernels/cpu_isa.h"
+
 namespace msnlens {
 
 CpuThreads threads_for(Precision precision, int cores, bool fused) {
@@ -85,15 +87,14 @@ std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu
 
 namespace {
 
+// The instruction sets of the CPU class the kernels run as: a CPU's own, or fewer under an ISA
+// cap (ONEDNN_MAX_CPU_ISA), so that a capped process and its references run that class's BLAS.
 CpuFeatures this_cpu() {
+  const Isa isa = cpu_kernels().onednn;
   CpuFeatures cpu;
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  cpu.avx = __builtin_cpu_supports("avx");
-  cpu.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-#endif
+  cpu.avx = isa >= Isa::Avx;
+  cpu.avx2_fma = isa >= Isa::Avx2;
+  cpu.avx512 = isa >= Isa::Avx512Core;
   return cpu;
 }
 

@@ -48,7 +48,8 @@ struct CpuFeatures {
 std::string better_blas_coretype(const std::string& core, const CpuFeatures& cpu);
 // OpenBLAS's strongest kernels for these instruction sets ("SkylakeX", "Haswell"), or "".
 std::string blas_coretype_for(const CpuFeatures& cpu);
-// blas_coretype_for this CPU: what a reference process is given so that it runs at its best.
+// blas_coretype_for this CPU as its kernels run it (its class, or the class an ISA cap sets):
+// what a reference process is given so that it runs at that class's best.
 std::string best_blas_coretype();
 
 }  // namespace msnlens
