@@ -5,7 +5,8 @@
 //                     [--precision fp32|bf16|fp16] [--fewshot FILE] [--json OUT.json] [--tensors OUT.safetensors]
 //                     [--mask PATCHES|random:R[:SEED]|focal:R[:SEED] [--mask-mode drop|token|gray|blur]]
 //   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
-//                     [--stop-after N] [--resume CHECKPOINT] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
+//                     [--stop-after N] [--resume CHECKPOINT | --warm-start MODEL_DIR [--rewarm-epochs E]]
+//                     [--checkpoint FILE] [--checkpoint-moments fp32|bf16] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 //   msnlens-cli fewshot --model PATH|pixels --train IDX|FOLDER [--test ...] [--k 1,2,5,10] [--save FILE]
 //   msnlens-cli explain --model PATH (--image F | --images DIR | --inputs F.safetensors) --method M
 //                     [--target K|NAME] [--layer L] [--head H|mean|max|min] [--query P] --out X.npy|X.csv|X.png
@@ -54,7 +55,8 @@ namespace fs = std::filesystem;
 
 struct Args {
   std::string model, config, image, inputs, json_out, tensors_out;
-  std::string data, out, preset = "fmnist-small", resume;
+  std::string data, out, preset = "fmnist-small", resume, warm_start, checkpoint, checkpoint_moments = "fp32";
+  double rewarm_epochs = 1;
   int epochs = 0, steps_per_epoch = 0, stop_after = 0;
   std::string train, test, save_head, class_names, few_shot;
   std::vector<int> shots = {1, 2, 5, 10};
@@ -344,10 +346,15 @@ int run_pretrain(const Args& a) {
   const at::Device device = resolve_device(a.device);
   MsnTrainer trainer(config, data, dist, device);
   if (!a.resume.empty()) trainer.resume(a.resume);
+  if (!a.warm_start.empty()) trainer.warm_start(a.warm_start, a.rewarm_epochs);
+  if (!a.checkpoint.empty() || a.checkpoint_moments != "fp32") trainer.set_checkpoint(a.checkpoint, a.checkpoint_moments == "bf16");
   if (dist->rank() == 0)
     std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs of " << trainer.steps_per_epoch()
               << " steps, batch " << config.batch_size << " x " << dist->world_size() << " processes, " << device.str() << " "
-              << config.precision << (trainer.epoch() > 0 ? ", resuming after epoch " + std::to_string(trainer.epoch()) : "")
+              << config.precision
+              << (trainer.epoch() > 0 ? (a.warm_start.empty() ? ", resuming after epoch " : ", warm restart after epoch ") +
+                                            std::to_string(trainer.epoch())
+                                      : "")
               << (a.stop_after > 0 ? ", stopping after epoch " + std::to_string(a.stop_after) : "") << "\n" << std::flush;
   trainer.run(a.out, [&](const TrainProgress& p) {
     if (dist->rank() != 0 || (p.step % 20 != 0 && p.step != p.steps)) return;
@@ -450,7 +457,14 @@ int main(int argc, char** argv) {
   pretrain->add_option("--steps-per-epoch", a.steps_per_epoch, "cap steps per epoch (quick runs)")->check(CLI::PositiveNumber);
   pretrain->add_option("--stop-after", a.stop_after, "end after this epoch of the schedule, its model in OUT/model")
       ->check(CLI::PositiveNumber);
-  pretrain->add_option("--resume", a.resume, "continue from this checkpoint.pt");
+  CLI::Option* resume = pretrain->add_option("--resume", a.resume, "continue from this checkpoint.pt");
+  pretrain->add_option("--warm-start", a.warm_start, "restart from a model this config exported (fresh optimizer, weights and epoch from it)")
+      ->excludes(resume);
+  pretrain->add_option("--rewarm-epochs", a.rewarm_epochs, "--warm-start: epochs over which the learning rate climbs back from start_lr")
+      ->check(CLI::NonNegativeNumber);
+  pretrain->add_option("--checkpoint", a.checkpoint, "write the resumable checkpoint here, replaced each epoch (default OUT/checkpoint.pt)");
+  pretrain->add_option("--checkpoint-moments", a.checkpoint_moments, "fp32 (exact resume) or bf16 (a quarter smaller)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   pretrain->add_option("--device", a.device, "auto, cpu or cuda");
   CLI::App* fewshot = app.add_subcommand("fewshot", "evaluate or build few-shot classes on frozen features");
   fewshot->add_option("--model", a.model, "model folder or checkpoint, or \"pixels\" for the raw-pixel baseline")->required();

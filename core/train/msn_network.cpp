@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "model/random_init.h"
+#include "model/weight_binder.h"
 
 namespace msnlens {
 
@@ -82,6 +83,43 @@ TensorMap MsnNetworkImpl::export_weights() const {
   };
   ProjectionHead{linear(fc1), linear(fc2), linear(fc3), norm(bn1), norm(bn2)}.export_to(w);
   return w;
+}
+
+void MsnNetworkImpl::load_weights(const TensorMap& w, const std::string& where) {
+  torch::NoGradGuard no_grad;
+  WeightBinder binder(w, where);
+  auto take = [&](const std::string& name, torch::Tensor into) { into.copy_(binder.take(name, into.sizes().vec())); };
+  const std::string fused = ".attention.attention.qkv.";
+  for (const auto& [name, tensor] : encoder_->encoder_parameters()) {
+    const auto pos = name.find(fused);
+    if (pos == std::string::npos) {
+      take(name, tensor);
+      continue;
+    }
+    // Query, key and value apart in the file, fused here: each into its third.
+    const std::string prefix = name.substr(0, pos) + ".attention.attention.", kind = name.substr(pos + fused.size());
+    const std::vector<torch::Tensor> parts = tensor.chunk(3, 0);
+    take(prefix + "query." + kind, parts[0]);
+    take(prefix + "key." + kind, parts[1]);
+    take(prefix + "value." + kind, parts[2]);
+  }
+  const std::pair<const char*, torch::nn::Linear*> linears[] = {{"fc1", &fc1}, {"fc2", &fc2}, {"fc3", &fc3}};
+  for (const auto& [name, linear] : linears) {
+    take(std::string("projection_head.") + name + ".weight", (*linear)->weight);
+    take(std::string("projection_head.") + name + ".bias", (*linear)->bias);
+  }
+  const std::pair<const char*, torch::nn::BatchNorm1d*> norms[] = {{"bn1", &bn1}, {"bn2", &bn2}};
+  for (const auto& [name, bn] : norms) {
+    if (!*bn) continue;
+    const std::string prefix = std::string("projection_head.") + name;
+    take(prefix + ".weight", (*bn)->weight);
+    take(prefix + ".bias", (*bn)->bias);
+    take(prefix + ".running_mean", (*bn)->running_mean);
+    take(prefix + ".running_var", (*bn)->running_var);
+    binder.ignore(prefix + ".num_batches_tracked");
+  }
+  binder.ignore("prototypes");  // the trainer's, not the network's
+  binder.finish();
 }
 
 std::vector<torch::Tensor> MsnNetworkImpl::decayed_parameters() const {

@@ -39,6 +39,9 @@ class MsnNetworkImpl : public torch::nn::Module {
   // Encoder and head under checkpoint names (query / key / value apart, head as
   // projection_head.*), float32 on the CPU: what model/vit_msn_model.h loads.
   TensorMap export_weights() const;
+  // Sets every encoder and head tensor from `w`, under the names export_weights() writes (a
+  // model pretraining exported); `where` names their file in messages.
+  void load_weights(const TensorMap& w, const std::string& where);
   const ViTMSNModel& encoder() const { return *encoder_; }
 
   // Parameters of the encoder and head, split as MSN's optimizer does: matrices get weight

@@ -6,6 +6,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "common/torch_compat.h"
 #include "engine/cpu_threads.h"
 #include "engine/precision_choice.h"
@@ -100,6 +101,8 @@ void MsnTrainer::set_schedules(std::int64_t step) {
     const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, total_steps_ - warmup));
     lr = std::max(config_.final_lr, config_.final_lr + (config_.lr - config_.final_lr) * 0.5 * (1.0 + std::cos(M_PI * progress)));
   }
+  if (step >= rewarm_from_ && step < rewarm_from_ + rewarm_steps_)
+    lr = config_.start_lr + (lr - config_.start_lr) * static_cast<double>(step - rewarm_from_) / static_cast<double>(rewarm_steps_);
   const double progress = static_cast<double>(step) / static_cast<double>(total_steps_);
   double wd = config_.final_weight_decay + (config_.weight_decay - config_.final_weight_decay) * 0.5 * (1.0 + std::cos(M_PI * progress));
   wd = config_.final_weight_decay <= config_.weight_decay ? std::max(config_.final_weight_decay, wd)
@@ -215,7 +218,7 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int 
     epoch_ = epoch + 1;
     epoch_losses_.push_back(sum / static_cast<double>(steps_per_epoch_));
     if (dist_->rank() == 0) {
-      save_checkpoint(out / "checkpoint.pt");
+      save_checkpoint(checkpoint_.empty() ? out / "checkpoint.pt" : checkpoint_);
       if (config_.export_every > 0 && epoch_ % config_.export_every == 0 && epoch_ < last)
         export_model(out / ("epoch-" + std::to_string(epoch_)), training_json());
     }
@@ -228,14 +231,29 @@ void MsnTrainer::save_checkpoint(const fs::path& path) const {
   torch::serialize::OutputArchive archive, student, target, optimizer;
   student_->save(student);
   target_->save(target);
-  optimizer_->save(optimizer);
+  if (bf16_moments_) {
+    // Saved from rounded copies; the run goes on with its float32 moments.
+    std::vector<std::pair<torch::optim::AdamWParamState*, std::array<at::Tensor, 2>>> kept;
+    for (auto& [key, state] : optimizer_->state()) {
+      auto& adam = static_cast<torch::optim::AdamWParamState&>(*state);
+      kept.push_back({&adam, {adam.exp_avg(), adam.exp_avg_sq()}});
+      adam.exp_avg(adam.exp_avg().to(at::kBFloat16));
+      adam.exp_avg_sq(adam.exp_avg_sq().to(at::kBFloat16));
+    }
+    optimizer_->save(optimizer);
+    for (auto& [adam, moments] : kept) adam->exp_avg(moments[0]), adam->exp_avg_sq(moments[1]);
+  } else {
+    optimizer_->save(optimizer);
+  }
   archive.write("student", student);
   archive.write("target", target);
   archive.write("optimizer", optimizer);
   archive.write("prototypes", prototypes_.detach());
   archive.write("epoch", torch::tensor(static_cast<std::int64_t>(epoch_)));
   archive.write("epoch_losses", torch::tensor(epoch_losses_, torch::kDouble));
+  archive.write("rewarm", torch::tensor(std::vector<std::int64_t>{rewarm_from_, rewarm_steps_}));
   archive.write("config", torch::tensor(std::vector<std::int64_t>{static_cast<std::int64_t>(std::hash<std::string>()(config_.to_json().dump()))}));
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = path.string() + ".tmp";
   archive.save_to(tmp.string());
   fs::rename(tmp, path);  // a crash mid-write never leaves a half checkpoint behind
@@ -258,6 +276,11 @@ void MsnTrainer::resume(const fs::path& path) {
   student_->load(student);
   target_->load(target);
   optimizer_->load(optimizer);
+  for (auto& [key, state] : optimizer_->state()) {  // moments saved as bf16 come back float32
+    auto& adam = static_cast<torch::optim::AdamWParamState&>(*state);
+    adam.exp_avg(adam.exp_avg().to(at::kFloat));
+    adam.exp_avg_sq(adam.exp_avg_sq().to(at::kFloat));
+  }
   archive.read("prototypes", prototypes);
   {
     torch::NoGradGuard no_grad;
@@ -265,9 +288,44 @@ void MsnTrainer::resume(const fs::path& path) {
   }
   archive.read("epoch", epoch);
   archive.read("epoch_losses", losses);
+  torch::Tensor rewarm;
+  if (archive.try_read("rewarm", rewarm)) rewarm_from_ = rewarm[0].item<std::int64_t>(), rewarm_steps_ = rewarm[1].item<std::int64_t>();
   epoch_ = static_cast<int>(epoch.item<std::int64_t>());
   resumed_from_ = path;
   epoch_losses_.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + losses.numel());
+}
+
+void MsnTrainer::warm_start(const fs::path& dir, double rewarm_epochs) {
+  const fs::path training_file = dir / "training.json", weights_file = dir / "model.safetensors";
+  const nlohmann::json training = read_json_file(training_file);
+  if (!training.contains("config") || !training.contains("epochs_done") || !training.contains("epoch_loss"))
+    fail(training_file.string(), "has no config, epochs_done or epoch_loss: not written by msnlens-cli pretrain");
+  if (training["config"] != config_.to_json())
+    fail(training_file.string(), "was trained with a different pretraining config; warm-start with the same one");
+  const int done = training["epochs_done"].get<int>();
+  if (done < 0 || done > config_.epochs)
+    fail(training_file.string(), "says " + std::to_string(done) + " epochs done, outside this schedule's " + std::to_string(config_.epochs));
+  const TensorMap weights = read_safetensors(weights_file).tensors;
+  student_->load_weights(weights, weights_file.string());
+  target_->load_weights(weights, weights_file.string());
+  {
+    torch::NoGradGuard no_grad;
+    const auto it = weights.find("prototypes");
+    if (it == weights.end() || it->second.sizes() != prototypes_.sizes())
+      fail(weights_file.string(), "has no prototypes of shape [" + std::to_string(prototypes_.size(0)) + ", " +
+                                      std::to_string(prototypes_.size(1)) + "]");
+    prototypes_.copy_(it->second);
+  }
+  epoch_ = done;
+  epoch_losses_ = training["epoch_loss"].get<std::vector<double>>();
+  rewarm_from_ = static_cast<std::int64_t>(done) * steps_per_epoch_;
+  rewarm_steps_ = static_cast<std::int64_t>(rewarm_epochs * static_cast<double>(steps_per_epoch_));
+  resumed_from_ = dir;
+}
+
+void MsnTrainer::set_checkpoint(const fs::path& path, bool bf16_moments) {
+  checkpoint_ = path;
+  bf16_moments_ = bf16_moments;
 }
 
 TensorMap MsnTrainer::export_weights() const {

@@ -33,6 +33,18 @@ class MsnTrainer {
   // Continues from a checkpoint written by run() (same config).
   void resume(const std::filesystem::path& checkpoint);
 
+  // A warm restart from a model this trainer's config exported (`dir` with model.safetensors
+  // and training.json): student and target both start as its weights (the export holds the
+  // target; the student and the optimizer state are not in it), the prototypes as its, the
+  // schedules at its epoch. Fresh AdamW moments would take full steps at once, so the learning
+  // rate climbs linearly from start_lr to the schedule's over `rewarm_epochs` first.
+  void warm_start(const std::filesystem::path& dir, double rewarm_epochs);
+
+  // Where run() writes the resumable checkpoint after each epoch (default `out`/checkpoint.pt),
+  // replaced in place; with bf16 moments (AdamW's running means stored rounded to bf16, so a
+  // resume is no longer bit-exact) it is a quarter smaller, for keeping it in the repository.
+  void set_checkpoint(const std::filesystem::path& path, bool bf16_moments);
+
   // Trains the remaining epochs. Process 0 writes `out`/checkpoint.pt after every epoch and
   // the final model to `out`/model (plus `out`/epoch-N with export_every). stop_after > 0 ends
   // the run after that epoch with its model in `out`/model, the schedules still those of the
@@ -65,6 +77,10 @@ class MsnTrainer {
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
   int epoch_ = 0;  // epochs completed
   std::filesystem::path resumed_from_;  // the checkpoint resume() read, for messages
+  std::filesystem::path checkpoint_;      // empty: `out`/checkpoint.pt
+  bool bf16_moments_ = false;
+  // A warm restart's linear ramp of the learning rate: its first step and length (0: none).
+  std::int64_t rewarm_from_ = 0, rewarm_steps_ = 0;
   double ema_ = 0;
   std::vector<double> epoch_losses_;
 };

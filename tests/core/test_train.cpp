@@ -250,6 +250,78 @@ TEST_F(Train, StopsPartWayThroughTheSchedule) {
   MSN_EXPECT_ERROR(late.run(path("late"), nullptr, 1), "checkpoint.pt", "2 epochs done", "cannot stop after epoch 1");
 }
 
+// A warm restart from an exported model (the shipped one keeps no optimizer state): weights and
+// epoch from it, the learning rate climbing back from start_lr, and a compact checkpoint that
+// carries the climb across a resume.
+TEST_F(Train, WarmStartsFromAnExportedModel) {
+  const auto data = tiny_dataset();
+  PretrainConfig c = tiny_config();
+  c.epochs = 3;  // of two steps each
+  MsnTrainer part(c, data, Distributed::single());
+  part.run(path("part"), nullptr, 1);
+  std::vector<double> schedule;  // the uninterrupted run's learning rate per step
+  MsnTrainer straight(c, data, Distributed::single());
+  straight.run(path("straight"), [&](const TrainProgress& p) { schedule.push_back(p.lr); });
+  ASSERT_EQ(schedule.size(), 6u);
+
+  auto lrs_of = [&](MsnTrainer& t, const fs::path& out, int stop) {
+    std::vector<double> lrs;
+    t.run(out, [&](const TrainProgress& p) { lrs.push_back(p.lr); }, stop);
+    return lrs;
+  };
+  // Climbing over 1.5 epochs (steps 2, 3, 4 of 0-5): start_lr, then 1/3 and 2/3 of the way.
+  const auto climb = [&](int step, double fraction) { return c.start_lr + (schedule[step] - c.start_lr) * fraction; };
+  MsnTrainer warm(c, data, Distributed::single());
+  warm.warm_start(path("part") / "model", 1.5);
+  EXPECT_EQ(warm.epoch(), 1);
+  {
+    // Student, target and prototypes all start as the export.
+    const TensorMap exported = read_safetensors(path("part") / "model" / "model.safetensors").tensors;
+    const TensorMap now = warm.export_weights();
+    ASSERT_EQ(now.size(), exported.size());
+    for (const auto& [name, t] : exported) EXPECT_TRUE(at::equal(now.at(name), t)) << name;
+    const TensorMap student = warm.student()->export_weights();
+    for (const auto& [name, t] : student) EXPECT_TRUE(at::equal(exported.at(name), t)) << name;
+  }
+  const std::vector<double> warm_lrs = lrs_of(warm, path("warm"), 0);
+  ASSERT_EQ(warm_lrs.size(), 4u);
+  EXPECT_DOUBLE_EQ(warm_lrs[0], c.start_lr);
+  EXPECT_DOUBLE_EQ(warm_lrs[1], climb(3, 1.0 / 3));
+  EXPECT_DOUBLE_EQ(warm_lrs[2], climb(4, 2.0 / 3));
+  EXPECT_DOUBLE_EQ(warm_lrs[3], schedule[5]);
+  EXPECT_EQ(epochs_done(path("warm") / "model"), 3);
+
+  // Stopped mid-climb with a compact checkpoint elsewhere, then resumed: the same climb.
+  MsnTrainer first(c, data, Distributed::single());
+  first.warm_start(path("part") / "model", 1.5);
+  first.set_checkpoint(path("kept") / "state.ckpt", /*bf16_moments=*/true);
+  lrs_of(first, path("first"), 2);
+  ASSERT_TRUE(fs::exists(path("kept") / "state.ckpt"));
+  EXPECT_FALSE(fs::exists(path("first") / "checkpoint.pt"));
+  EXPECT_LT(fs::file_size(path("kept") / "state.ckpt"), fs::file_size(path("part") / "checkpoint.pt"));
+  MsnTrainer second(c, data, Distributed::single());
+  second.resume(path("kept") / "state.ckpt");
+  EXPECT_EQ(second.epoch(), 2);
+  const std::vector<double> resumed_lrs = lrs_of(second, path("second"), 0);
+  ASSERT_EQ(resumed_lrs.size(), 2u);
+  EXPECT_DOUBLE_EQ(resumed_lrs[0], warm_lrs[2]);
+  EXPECT_DOUBLE_EQ(resumed_lrs[1], warm_lrs[3]);
+  // bf16 moments: close to the run that kept float32 ones, not bit-exact.
+  const TensorMap a = read_safetensors(path("warm") / "model" / "model.safetensors").tensors;
+  const TensorMap b = read_safetensors(path("second") / "model" / "model.safetensors").tensors;
+  for (const auto& [name, t] : a) {
+    const Closeness close = compare(b.at(name), t, name, 1e-2);
+    EXPECT_TRUE(close.ok) << close.message;
+  }
+
+  // A model from another config is refused by name.
+  PretrainConfig other = c;
+  other.lr *= 2;
+  MsnTrainer mismatched(other, data, Distributed::single());
+  MSN_EXPECT_ERROR(mismatched.warm_start(path("part") / "model", 1), "training.json", "different pretraining config");
+  MSN_EXPECT_ERROR(mismatched.warm_start(path("nowhere"), 1), "nowhere");
+}
+
 TEST_F(Train, TwoProcessesMatchOne) {
   const fs::path data = tiny_data();
   const fs::path two = path("two"), one = path("one");
