@@ -190,22 +190,28 @@ std::vector<std::pair<std::string, at::Tensor>> ViTMSNModel::encoder_parameters(
   return p;
 }
 
-TensorMap ViTMSNModel::state_dict() const {
-  TensorMap w;
-  auto put = [&](const std::string& name, const at::Tensor& t) { put_host_copy(w, name, t); };
+std::vector<std::pair<std::string, at::Tensor>> ViTMSNModel::encoder_checkpoint_views() const {
+  std::vector<std::pair<std::string, at::Tensor>> views;
   const std::string fused = ".attention.attention.qkv.";
   for (const auto& [name, t] : encoder_parameters()) {
     const auto pos = name.find(fused);
     if (pos == std::string::npos) {
-      put(name, t);
+      views.emplace_back(name, t);
       continue;
     }
     const std::string prefix = name.substr(0, pos) + ".attention.attention.", kind = name.substr(pos + fused.size());
     const std::vector<at::Tensor> parts = t.chunk(3, 0);
-    put(prefix + "query." + kind, parts[0]);
-    put(prefix + "key." + kind, parts[1]);
-    put(prefix + "value." + kind, parts[2]);
+    views.emplace_back(prefix + "query." + kind, parts[0]);
+    views.emplace_back(prefix + "key." + kind, parts[1]);
+    views.emplace_back(prefix + "value." + kind, parts[2]);
   }
+  return views;
+}
+
+TensorMap ViTMSNModel::state_dict() const {
+  TensorMap w;
+  auto put = [&](const std::string& name, const at::Tensor& t) { put_host_copy(w, name, t); };
+  for (const auto& [name, t] : encoder_checkpoint_views()) put(name, t);
   if (has_classifier()) {
     put("classifier.weight", classifier_.weight);
     put("classifier.bias", classifier_.bias);

@@ -137,6 +137,9 @@ class ViTMSNModel {
   // and value as the one fused "encoder.layer.N.attention.attention.qkv" the forward uses: what
   // an optimiser updates in place. Heads on the CLS token are not included.
   std::vector<std::pair<std::string, at::Tensor>> encoder_parameters() const;
+  // The same tensors under the names checkpoints use, query, key and value apart as views into
+  // the fused one (writing a view writes the model).
+  std::vector<std::pair<std::string, at::Tensor>> encoder_checkpoint_views() const;
   // Every weight as checkpoints name it (query, key and value apart), float32 copies on the CPU;
   // prototypes L2-normalised, as the model holds them.
   TensorMap state_dict() const;

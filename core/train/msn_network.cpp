@@ -89,20 +89,7 @@ void MsnNetworkImpl::load_weights(const TensorMap& w, const std::string& where) 
   torch::NoGradGuard no_grad;
   WeightBinder binder(w, where);
   auto take = [&](const std::string& name, torch::Tensor into) { into.copy_(binder.take(name, into.sizes().vec())); };
-  const std::string fused = ".attention.attention.qkv.";
-  for (const auto& [name, tensor] : encoder_->encoder_parameters()) {
-    const auto pos = name.find(fused);
-    if (pos == std::string::npos) {
-      take(name, tensor);
-      continue;
-    }
-    // Query, key and value apart in the file, fused here: each into its third.
-    const std::string prefix = name.substr(0, pos) + ".attention.attention.", kind = name.substr(pos + fused.size());
-    const std::vector<torch::Tensor> parts = tensor.chunk(3, 0);
-    take(prefix + "query." + kind, parts[0]);
-    take(prefix + "key." + kind, parts[1]);
-    take(prefix + "value." + kind, parts[2]);
-  }
+  for (const auto& [name, tensor] : encoder_->encoder_checkpoint_views()) take(name, tensor);
   const std::pair<const char*, torch::nn::Linear*> linears[] = {{"fc1", &fc1}, {"fc2", &fc2}, {"fc3", &fc3}};
   for (const auto& [name, linear] : linears) {
     take(std::string("projection_head.") + name + ".weight", (*linear)->weight);
