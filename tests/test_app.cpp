@@ -131,6 +131,7 @@ class AppTest : public QObject {
   void explanations_show_under_show_and_target();
   void a_second_model_answers_beside_the_first();
   void sweep_leaves_the_ui_responsive();
+  void sweep_of_an_image_left_is_not_drawn_on_the_next();
   void corrupt_files_keep_the_previous_state();
   void masking_modes_follow_the_checkpoint();
   void prototypes_without_classifier();
@@ -342,6 +343,25 @@ void AppTest::sweep_leaves_the_ui_responsive() {
   QCOMPARE(points.size(), std::size_t{40});  // 4 strategies x 10 ratios
   QCOMPARE(points.front().ratio, 0.0);
   QVERIFY(std::abs(points.front().cosine_mean - 1.0) < 1e-5);  // nothing masked: the unmasked embedding
+}
+
+void AppTest::sweep_of_an_image_left_is_not_drawn_on_the_next() {
+  openDefault();  // chelsea.png, then coffee.png in the strip
+  window_->tabs()->showTab(PanelTabs::Tab::Sweep);
+  SweepPanel* sweep = window_->tabs()->sweep();
+  named<QSpinBox>(*window_, "sweepSeedsSpin")->setValue(24);
+  QTest::mouseClick(named<QPushButton>(*window_, "sweepRunButton"), Qt::LeftButton);
+  QVERIFY(window_->sweepRunning());
+  // The user moves to the other image while chelsea's sweep runs.
+  auto* strip = named<QListView>(*window_, "imageStrip");
+  QTest::mouseClick(strip->viewport(), Qt::LeftButton, Qt::NoModifier, strip->visualRect(strip->model()->index(1, 0)).center());
+  QTRY_VERIFY_WITH_TIMEOUT(window_->report()["image"].toString() == "coffee.png", kTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(!window_->sweepRunning(), kTimeoutMs);
+  QVERIFY2(sweep->result().points.empty(), "chelsea's sweep is drawn as coffee's");
+  // A sweep of coffee itself is drawn.
+  named<QSpinBox>(*window_, "sweepSeedsSpin")->setValue(1);
+  QTest::mouseClick(named<QPushButton>(*window_, "sweepRunButton"), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!window_->sweepRunning() && !sweep->result().points.empty(), kTimeoutMs);
 }
 
 void AppTest::corrupt_files_keep_the_previous_state() {

@@ -463,7 +463,9 @@ void MainWindow::finishClickMeasure() {
 
 void MainWindow::onSweepFinished(const SweepResult& result) {
   tabs_->sweep()->setRunning(false);
-  tabs_->sweep()->setResult(result);
+  // A sweep can finish after the user moved to another image (a batch was under way when the
+  // cancel came): its curves are not this image's.
+  if (result.image_id == current_id_) tabs_->sweep()->setResult(result);
   Q_EMIT sweepFinished();
 }
 
@@ -504,6 +506,7 @@ void MainWindow::selectImage(quint64 id) {
   canvas_->setImage(s->image);
   canvas_->setMask(s->mask);
   canvas_->setQueryPatch(-1);
+  if (tabs_->sweep()->running()) worker_->cancelSweep();  // its curves would be of the other image
   tabs_->sweep()->setResult({});
   refreshView();
 }
