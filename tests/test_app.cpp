@@ -332,7 +332,6 @@ void AppTest::sweep_leaves_the_ui_responsive() {
     if (window_->maskedResult() && sweep->result().points.empty()) masked_during_sweep = true;
   });
   auto* run = named<QPushButton>(*window_, "sweepRunButton");
-  QVERIFY(run);
   QTest::mouseClick(run, Qt::LeftButton);
   // An interactive edit while the sweep runs is served between its batches.
   QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(30));
@@ -388,7 +387,6 @@ void AppTest::corrupt_files_keep_the_previous_state() {
 void AppTest::masking_modes_follow_the_checkpoint() {
   openDefault();
   auto* mode = named<QComboBox>(*window_, "maskModeCombo");
-  QVERIFY(mode);
   auto* items = qobject_cast<QStandardItemModel*>(mode->model());
   const int token = mode->findData(static_cast<int>(MaskMode::MaskToken));
   QVERIFY(!items->item(token)->isEnabled());  // tiny224-cls has no mask token
@@ -438,7 +436,6 @@ void AppTest::few_shot_classes_from_examples() {
   QTRY_VERIFY(list->isVisible() && !list->visualItemRect(list->item(cup)).isEmpty());
   // Thumbnails dragged from the strip onto the classes, as a user does.
   auto* strip = named<QListView>(*window_, "imageStrip");
-  QVERIFY(strip);
   auto drag_to = [&](int image_row, int class_row) {
     std::unique_ptr<QMimeData> mime(strip->model()->mimeData({strip->model()->index(image_row, 0)}));
     const QPoint at = list->visualItemRect(list->item(class_row)).center();
