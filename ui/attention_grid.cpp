@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "analysis/attention_maps.h"
+#include "msnlens.h"
 #include "ui/heatmap.h"
 
 namespace msnlens {
@@ -68,7 +68,7 @@ void AttentionGrid::rebuild() {
   cells_.clear();
   if (const auto* maps = cellMaps())
     for (const std::vector<float>& map : *maps)
-      cells_.push_back(heatmap_image(display_map(map, selected_.query_patch), cols_, rows_, colormap_));
+      cells_.push_back(heatmap_image(head_map_display(*maps_, map), cols_, rows_, colormap_));
   dirty_ = false;
 }
 

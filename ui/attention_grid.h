@@ -6,7 +6,7 @@
 #include <QImage>
 #include <QWidget>
 
-#include "imaging/colormap.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 namespace msnlens {

@@ -173,29 +173,20 @@ void AttentionPanel::showSpec(const MapSpec& spec, const QString& target) {
   if (target_->count() > 0) target_->setItemText(0, target.isEmpty() || target_->currentIndex() != 0 ? tr("Top prediction")
                                                                                                   : tr("Top prediction: %1").arg(target));
   layer_label_->setText(tr("%1 / %2").arg(layer_->value() + 1).arg(std::max(1, layers_)));
-  using Source = MapSpec::Source;
-  layer_->setEnabled(spec.source == Source::Attention || spec.source == Source::TokenNorm);
-  heads_->setEnabled(spec.source == Source::Attention || spec.source == Source::Rollout);
-  discard_->setEnabled(spec.source == Source::Rollout || spec.source == Source::GradRollout);
-  target_->setEnabled(uses_target(spec.source));
-  pca_all_->setEnabled(spec.source == Source::Pca);
-  const int cols = std::max(1, grid_cols_);
-  query_label_->setText(spec.query_patch < 0 ? tr("CLS token")
-                                             : tr("patch %1 (row %2, column %3)")
-                                                   .arg(spec.query_patch).arg(spec.query_patch / cols + 1).arg(spec.query_patch % cols + 1));
+  const MapControls controls = map_controls(spec.source);
+  layer_->setEnabled(controls.layer);
+  heads_->setEnabled(controls.heads);
+  discard_->setEnabled(controls.discard);
+  target_->setEnabled(controls.target);
+  pca_all_->setEnabled(controls.pca_all);
+  query_label_->setText(QString::fromStdString(query_text(spec.query_patch, grid_cols_)));
 }
 
-void AttentionPanel::showMaps(const QImage& image, ViewMapsPtr maps, const MapSpec& spec, int rows, int cols) {
-  QString note;
-  if (maps && maps->request.map.source == MapSpec::Source::TokenNorm) {
-    QStringList patches;
-    for (const int p : maps->outliers) patches << QString::number(p);
-    note = patches.isEmpty() ? tr("No token's norm stands out (modified z-score > 3.5).")
-                             : tr("High-norm tokens (modified z-score > 3.5): patches %1").arg(patches.join(", "));
-  }
+void AttentionPanel::showMaps(const QImage& image, const ShownViewPtr& view, const MapSpec& spec, int rows, int cols) {
+  const QString note = view ? QString::fromStdString(view->findings) : QString();
   note_->setText(note);
   note_->setVisible(!note.isEmpty());
-  heads_grid_->setData(image, std::move(maps), spec, colormap(), rows, cols);
+  heads_grid_->setData(image, view ? view->maps : nullptr, spec, colormap(), rows, cols);
 }
 
 void AttentionPanel::setSource(MapSpec::Source source) {

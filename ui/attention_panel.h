@@ -6,8 +6,7 @@
 
 #include <QWidget>
 
-#include "analysis/predictions.h"
-#include "imaging/colormap.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 class QAction;
@@ -46,9 +45,9 @@ class AttentionPanel : public QWidget {
   bool showGrid() const;
   // Labels and enabled controls for the map shown; `target` names what it explains.
   void showSpec(const MapSpec& spec, const QString& target);
-  // The heads grid: `maps`' head maps over `image`, the cell of `spec` marked; under the
+  // The heads grid: the view's head maps over `image`, the cell of `spec` marked; under the
   // controls, what the map found (outlying token norms).
-  void showMaps(const QImage& image, ViewMapsPtr maps, const MapSpec& spec, int rows, int cols);
+  void showMaps(const QImage& image, const ShownViewPtr& view, const MapSpec& spec, int rows, int cols);
   void setSource(MapSpec::Source source);
   // One head of one layer on the canvas (a click on a cell here or in the Heads tab).
   void selectHead(int layer, int head);

@@ -7,7 +7,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
-#include "analysis/linear_head.h"
+#include "msnlens.h"
 #include "ui/class_list.h"
 #include "ui/controls.h"
 

@@ -1,11 +1,11 @@
 #include "ui/compare_panel.h"
 
+#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
 #include <QVBoxLayout>
 
-#include "analysis/views.h"
 #include "ui/controls.h"
 #include "ui/heatmap.h"
 #include "ui/image_canvas.h"
@@ -36,7 +36,10 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(canvas_, 1);
   layout->addWidget(response_);
   layout->addWidget(note_);
-  connect(load, &QPushButton::clicked, this, &ComparePanel::loadRequested);
+  connect(load, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Open a model folder to compare with"));
+    if (!path.isEmpty()) Q_EMIT loadChosen(path);
+  });
   connect(close_, &QPushButton::clicked, this, &ComparePanel::closeRequested);
   setModel({}, {});
 }
@@ -53,31 +56,28 @@ void ComparePanel::setModel(const ModelInfo& info, const Predictor& predictor) {
   note_->clear();
 }
 
-void ComparePanel::showResult(const QImage& image, const CompareResult* result, const PatchMask& mask, int query_patch,
+void ComparePanel::showResult(const QImage& image, const ShownView* result, const PatchMask& mask, int query_patch,
                               Colormap colormap, double opacity, bool grid) {
   if (!has_model_) return;
-  note_->setText(result ? result->note : QString());
+  note_->setText(result ? QString::fromStdString(result->note) : QString());
   const ViewMaps* maps = result && result->maps ? result->maps.get() : nullptr;
   canvas_->setImage(image);
   canvas_->setMask(maps ? maps->mask : mask);
   canvas_->setQueryPatch(maps ? maps->request.map.query_patch : query_patch);
   canvas_->setOverlayOpacity(opacity);
   canvas_->setShowGrid(grid);
-  canvas_->setOverlay(maps ? heatmap_image(display_values(*maps), maps->mask.cols(), maps->mask.rows(), colormap,
-                                           map_channels(maps->request.map.source))
+  canvas_->setOverlay(maps ? heatmap_image(result->display.values, maps->mask.cols(), maps->mask.rows(), colormap, result->display.channels)
                            : QImage());
   QString text;
   if (result && result->unmasked) {
-    const PredictionSource source = predictor_.preferred();
-    const std::optional<Scored> before = predictor_.top1(*result->unmasked, source);
+    const std::optional<Scored> before = predictor_.top1(*result->unmasked, result->request.ranking);
     text = before ? tr("Top prediction: %1 (%2 %)").arg(QString::fromStdString(before->label)).arg(100.0 * before->score, 0, 'f', 1)
                   : tr("This model ranks nothing (no classifier, few-shot classes or prototypes).");
-    if (result->masked) {
-      const MaskingResponse r = masking_response(*result->unmasked, *result->masked, predictor_, source);
-      text += tr("<br>Masked: CLS cosine to unmasked %1").arg(r.cls_cosine, 0, 'f', 4);
-      if (r.top1_after) text += tr(" · top-1 %1").arg(QString::fromStdString(r.top1_after->label));
+    if (const std::optional<MaskingResponse>& r = result->response) {
+      text += tr("<br>Masked: CLS cosine to unmasked %1").arg(r->cls_cosine, 0, 'f', 4);
+      if (r->top1_after) text += tr(" · top-1 %1").arg(QString::fromStdString(r->top1_after->label));
     }
-    if (maps && uses_target(maps->request.map.source) && maps->request.map.target.source != PredictionSource::None)
+    if (result->controls.target && !result->target_label.empty())
       text += tr("<br>Class map explains its own top prediction.");
   }
   response_->setText(text);

@@ -6,8 +6,7 @@
 
 #include <QWidget>
 
-#include "analysis/predictions.h"
-#include "imaging/colormap.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 class QLabel;
@@ -27,12 +26,12 @@ class ComparePanel : public QWidget {
   void setModel(const ModelInfo& info, const Predictor& predictor);
   bool hasModel() const { return has_model_; }
   // Its answer for `image` (null: nothing yet), drawn like the main canvas.
-  void showResult(const QImage& image, const CompareResult* result, const PatchMask& mask, int query_patch,
+  void showResult(const QImage& image, const ShownView* result, const PatchMask& mask, int query_patch,
                   Colormap colormap, double opacity, bool grid);
   ImageCanvas* canvas() const { return canvas_; }
 
  Q_SIGNALS:
-  void loadRequested();
+  void loadChosen(const QString& folder);  // Load Comparison Model…, through a folder dialog
   void closeRequested();
 
  private:

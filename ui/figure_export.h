@@ -12,9 +12,7 @@
 #include <optional>
 #include <utility>
 
-#include "analysis/patch_mask.h"
-#include "analysis/views.h"
-#include "imaging/colormap.h"
+#include "msnlens.h"
 
 class QPainter;
 
@@ -46,14 +44,5 @@ QImage render_figure(const Figure& figure, int scale);
 // Writes the figure as `path`'s extension says: .png (at kFigurePngScale), .svg or .pdf.
 // Returns what went wrong, empty when the file was written.
 QString save_figure(const Figure& figure, const QString& path);
-
-// What the colour bar of `maps` spans: the smallest and largest raw value the heat map colours
-// (the query's own patch left out where display_values() blanks it); none for RGB maps or
-// maps without a value.
-std::optional<std::pair<float, float>> colour_bar_range(const ViewMaps& maps);
-// The title of a figure of `maps`: the image, the map and what it depends on (layer, heads,
-// rollout discard, target, query), and the masking shown. `target_label` names the class a
-// class map explains.
-QString figure_title(const QString& image_name, const ViewMaps& maps, int grid_cols, const QString& target_label);
 
 }  // namespace msnlens

@@ -5,7 +5,7 @@
 
 #include <QWidget>
 
-#include "imaging/colormap.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 class QChart;

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "imaging/colormap.h"
+#include "msnlens.h"
 
 namespace msnlens {
 

@@ -10,7 +10,7 @@
 #include <QImage>
 #include <QWidget>
 
-#include "analysis/patch_mask.h"
+#include "msnlens.h"
 
 namespace msnlens {
 

@@ -111,13 +111,18 @@ void ImageListModel::resetResults(int grid_rows, int grid_cols) {
   for (ImageState& image : images_) {
     image.baseline.reset();
     image.masked.reset();
-    image.maps.reset();
+    image.view.reset();
     image.mask = PatchMask(grid_rows, grid_cols);
   }
 }
 
 void ImageListModel::forgetComparisons() {
-  for (ImageState& s : images_) s.compare.reset();
+  for (ImageState& s : images_) {
+    if (!s.view || !s.view->compare) continue;
+    auto without = std::make_shared<ShownView>(*s.view);  // its own maps stay drawn until the new answer
+    without->compare.reset();
+    s.view = std::move(without);
+  }
 }
 
 }  // namespace msnlens

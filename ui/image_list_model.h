@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "analysis/predictions.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 namespace msnlens {
@@ -20,8 +20,7 @@ struct ImageState {
   QImage image;                     // null until decoded
   PatchMask mask;
   ViewSummaryPtr baseline, masked;  // masked: for `mask`, once it has run
-  ViewMapsPtr maps;                 // the latest maps of this image
-  std::shared_ptr<const CompareResult> compare;  // the comparison model's, with `maps`
+  ShownViewPtr view;                // the latest view of this image, with the comparison model's
 };
 
 class ImageListModel : public QAbstractListModel {

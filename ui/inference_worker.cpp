@@ -5,10 +5,7 @@
 
 #include <cstring>
 
-#include "common/error.h"
-#include "engine/workbench.h"
-#include "imaging/image_file.h"
-#include "imaging/image_header.h"
+#include "msnlens.h"
 
 namespace msnlens {
 namespace {
@@ -79,7 +76,7 @@ InferenceWorker::InferenceWorker() : bench_(std::make_unique<Workbench>()) {
   // What the queued signals and slots carry between the threads.
   qRegisterMetaType<ModelInfo>();
   qRegisterMetaType<ViewSummaryPtr>();
-  qRegisterMetaType<ViewResult>();
+  qRegisterMetaType<ShownViewPtr>();
   qRegisterMetaType<MapSpec>();
   qRegisterMetaType<SweepResult>();
   qRegisterMetaType<PatchMask>();
@@ -196,49 +193,20 @@ void InferenceWorker::runView(const Pending& pending) {
   if (r.mask.size() != model.grid_rows * model.grid_cols) return;  // asked before a model with another grid loaded
   const Busy busy(this);
   try {
-    ViewResult result;
-    result.unmasked = bench_->view(r.image_id, {}, r.mode);
-    if (r.mask.any()) result.masked = bench_->view(r.image_id, r.mask, r.mode);
-    const bool masked_shown = r.show_masked && r.mask.any();
     bool superseded = false;
-    const auto progress = [&](int done, int total) {
+    auto view = std::make_shared<ShownView>(bench_->show(r, [&](int done, int total) {
       Q_EMIT mapProgress(done, total);
       std::lock_guard<std::mutex> lock(pending_mutex_);
       superseded = pending_.has_value();
       return !superseded;
-    };
-    result.maps = std::make_shared<const ViewMaps>(bench_->maps(r.image_id, masked_shown ? r.mask : PatchMask(), r.mode, r.maps, progress));
+    }));
     if (superseded) return;  // the newer request is already queued
-    if (compare_ && compare_->has_image(r.image_id)) result.compare = runCompare(r);
-    result.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - pending.asked).count();
-    Q_EMIT viewReady(result);
+    if (compare_ && compare_->has_image(r.image_id)) view->compare = std::make_shared<const ShownView>(compare_->show_compared(r));
+    view->latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - pending.asked).count();
+    Q_EMIT viewReady(view);
   } catch (const std::exception& e) {
     Q_EMIT failed(message_of(e));
   }
-}
-
-std::shared_ptr<const CompareResult> InferenceWorker::runCompare(const ViewRequest& r) {
-  auto out = std::make_shared<CompareResult>();
-  try {
-    const ModelDescription& d = compare_->model();
-    MapRequest maps;  // the canvas map only
-    maps.map = r.maps.map;
-    PatchMask mask = r.mask;
-    if (mask.rows() != d.grid_rows || mask.cols() != d.grid_cols) {
-      if (mask.any()) out->note = tr("Its %1 × %2 patch grid differs from the first model's: shown unmasked.").arg(d.grid_rows).arg(d.grid_cols);
-      mask = PatchMask(d.grid_rows, d.grid_cols);
-      maps.map.query_patch = -1;
-    }
-    out->unmasked = compare_->view(r.image_id, {}, r.mode);
-    if (mask.any()) out->masked = compare_->view(r.image_id, mask, r.mode);
-    // Class maps explain its own top prediction: the first model's classes need not exist here.
-    maps.map.target.index = -1;
-    const bool masked_shown = r.show_masked && mask.any();
-    out->maps = std::make_shared<const ViewMaps>(compare_->maps(r.image_id, masked_shown ? mask : PatchMask(), r.mode, maps));
-  } catch (const std::exception& e) {
-    out->note = message_of(e);
-  }
-  return out;
 }
 
 void InferenceWorker::maskByMap(quint64 id, const MapSpec& map, double ratio, bool most) {

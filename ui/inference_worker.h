@@ -16,7 +16,7 @@
 #include <mutex>
 #include <optional>
 
-#include "imaging/rgb_image.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 namespace msnlens {
@@ -41,7 +41,7 @@ class InferenceWorker : public QObject {
   // checkpoints so the window can say so.
   void loadModel(const QString& path, const QString& device, const QString& precision, bool demo);
   // A second model beside the first (an empty path closes it): every view request then also
-  // runs on it, in ViewResult::compare.
+  // runs on it, in ShownView::compare.
   void loadCompareModel(const QString& path, const QString& device, const QString& precision);
   // The fused oneDNN encoder (true, the default) or the LibTorch layers for models loaded
   // from now on, on the CPU.
@@ -68,7 +68,7 @@ class InferenceWorker : public QObject {
   void imageDecoded(quint64 id, const QImage& image, const QString& name);
   void imageFailed(quint64 id, const QString& message);
   void baselineReady(const msnlens::ViewSummaryPtr& summary);
-  void viewReady(const msnlens::ViewResult& result);
+  void viewReady(const msnlens::ShownViewPtr& view);
   void maskSuggested(quint64 id, const msnlens::PatchMask& mask);
   void sweepProgress(int done, int total);
   // A long map (occlusion) under way; a newer view request stops it.
@@ -86,7 +86,6 @@ class InferenceWorker : public QObject {
 
   void processPending();
   void runView(const Pending& pending);
-  std::shared_ptr<const CompareResult> runCompare(const ViewRequest& request);
   void runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket);
   void storeImage(quint64 id, RgbImage rgb, const QString& name);
   void emitFewShot();

@@ -5,7 +5,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
-#include "analysis/predictions.h"
+#include "msnlens.h"
 
 namespace msnlens {
 

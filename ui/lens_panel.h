@@ -5,7 +5,7 @@
 
 #include <QWidget>
 
-#include "analysis/predictions.h"
+#include "msnlens.h"
 
 class QLabel;
 class QTableWidget;

@@ -1,32 +1,28 @@
 #pragma once
 // The MSN Lens window: the image canvas with heat map and mask and the thumbnail strip on the
-// left; the model, the predictions and one panel per tab on the right. The window wires the
-// panels, the image list (ImageListModel: each image with its mask and latest results) and
-// InferenceWorker (on its own thread): it asks the worker for what the visible panel needs and
-// hands the plain results to the panels, which draw them.
+// left; the model, the predictions and one panel per tab on the right. The window builds the
+// widgets and wires them to the image list (ImageListModel: each image with its mask and latest
+// results), the InferenceWorker (on its own thread) and the ViewController, which keeps the view
+// current: what to ask of the engine, and what to draw of its answers.
 
-#include <QElapsedTimer>
 #include <QMainWindow>
 #include <QThread>
 
 #include <optional>
-#include <tuple>
 #include <vector>
 
-#include "analysis/predictions.h"
-#include "imaging/colormap.h"
 #include "ui/figure_export.h"
-#include "ui/view_types.h"
+#include "ui/view_controller.h"
 
-class QActionGroup;
 class QJsonObject;
 class QLabel;
 class QMimeData;
 
 namespace msnlens {
 
-class BusyIndicator;
+class EngineMenu;
 class ErrorBanner;
+class FileMenu;
 class ImageCanvas;
 class ImageListModel;
 class ImageStrip;
@@ -34,9 +30,8 @@ class InferenceWorker;
 class ModelBox;
 class PanelTabs;
 class PredictionsPanel;
-class RecentMenu;
+class StatusLine;
 struct ImageState;
-enum class MaskAction;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -56,7 +51,7 @@ class MainWindow : public QMainWindow {
   // A second model shown beside the first on the Compare tab (empty path: close it).
   void loadCompareModel(const QString& path);
   // Its answer for the current view (null without a comparison model or before it arrives).
-  std::shared_ptr<const CompareResult> compareShown() const;
+  ShownViewPtr compareShown() const;
   QList<quint64> addImageFiles(const QStringList& paths);  // their ids
   // Files as a drop brings them (and a file manager's "Open with"): checkpoints and model
   // folders load as the model, everything else opens as an image.
@@ -66,7 +61,7 @@ class MainWindow : public QMainWindow {
   ImageCanvas* canvas() const { return canvas_; }
   PanelTabs* tabs() const { return tabs_; }
   const ModelInfo& modelInfo() const { return info_; }
-  const LinearHead& fewShot() const { return predictor_.few_shot(); }
+  const LinearHead& fewShot() const { return views_->predictor().few_shot(); }
   QString errorText() const;
   ViewSummaryPtr baseline() const;      // the current image, unmasked
   ViewSummaryPtr maskedResult() const;  // and under its mask, once that has run
@@ -77,8 +72,8 @@ class MainWindow : public QMainWindow {
   // What the window asks of the worker for the current state (nothing without an image).
   std::optional<ViewRequest> desiredView() const;
   // Each mask edit timed until its overlay was painted, and the worker's share of that.
-  const std::vector<double>& clickToRepaintMs() const { return click_latencies_; }
-  const std::vector<double>& editToResultMs() const { return result_latencies_; }
+  const std::vector<double>& clickToRepaintMs() const { return views_->clickToRepaintMs(); }
+  const std::vector<double>& editToResultMs() const { return views_->editToResultMs(); }
   QJsonObject report() const;
   // The canvas's view as a figure (nullopt before its first map).
   std::optional<Figure> figure() const;
@@ -100,12 +95,9 @@ class MainWindow : public QMainWindow {
   // Requests to the worker, queued onto its thread.
   void loadModelRequested(const QString& path, const QString& device, const QString& precision, bool demo);
   void loadCompareRequested(const QString& path, const QString& device, const QString& precision);
-  void fusedCpuRequested(bool fused);
   void imageFileAdded(quint64 id, const QString& path);
   void imageDataAdded(quint64 id, const QByteArray& encoded, const QString& name);
   void imageAdded(quint64 id, const QImage& image, const QString& name);
-  void baselineRequested(quint64 id);
-  void maskByMapRequested(quint64 id, const msnlens::MapSpec& map, double ratio, bool most);
 
  protected:
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -124,47 +116,17 @@ class MainWindow : public QMainWindow {
   const ImageState* current() const;
   void showError(const QString& message);
 
-  void applyMask(const PatchMask& mask);
-  void runMaskAction(MaskAction action);
-  void useClsQuery();
-
-  MapSpec mapSpec() const;
-  bool mapsCurrent(const ImageState& s) const;  // the image's maps answer desiredView()
-  void refreshView();
-  void requestMissingView();  // asks the worker for desiredView() unless it is shown or asked for
-  void refreshResponse();
-  void finishClickMeasure();
-  void exportFigureDialog();
-  void exportMapDataDialog();
-  void exportReport();
 
   // Worker results
   void onModelLoaded(const ModelInfo& info);
   void onModelFailed(const QString& message);
   void onImageDecoded(quint64 id, const QImage& image);
   void onImageFailed(quint64 id, const QString& message);
-  void onBaseline(const ViewSummaryPtr& summary);
-  void onViewReady(const ViewResult& result);
-  void onSweepFinished(const SweepResult& result);
-  void onFewShot(const LinearHead& head, const QString& source);
 
   QThread thread_;
   InferenceWorker* worker_ = nullptr;
+  ViewController* views_ = nullptr;
   ModelInfo info_;
-  Predictor predictor_;  // the model's labels and prototypes, and the few-shot classes
-  QString few_shot_source_;
-  QString device_ = "auto", precision_ = "auto";
-  bool fused_cpu_ = true;  // Engine > Fused CPU kernels
-  quint64 current_id_ = 0;
-
-  std::optional<ViewRequest> sent_;  // the last request sent to the worker
-  std::tuple<ViewMapsPtr, MapSpec, Colormap, qint64> drawn_{};  // what the canvas and grids show
-  Predictor compare_predictor_;  // ranks the comparison model's predictions
-
-  // A mask edit is timed from the click until its overlay is painted.
-  QElapsedTimer click_timer_;
-  bool click_pending_ = false;
-  std::vector<double> click_latencies_, result_latencies_;
 
   ImageCanvas* canvas_ = nullptr;
   ImageListModel* images_ = nullptr;
@@ -173,11 +135,9 @@ class MainWindow : public QMainWindow {
   PredictionsPanel* predictions_ = nullptr;
   PanelTabs* tabs_ = nullptr;
   ErrorBanner* error_ = nullptr;
-  QLabel *status_device_ = nullptr, *status_latency_ = nullptr;
-  QAction* fused_action_ = nullptr;
-  QActionGroup* precision_actions_ = nullptr;
-  BusyIndicator* busy_ = nullptr;
-  RecentMenu* recent_ = nullptr;
+  EngineMenu* engine_ = nullptr;
+  StatusLine* status_ = nullptr;
+  FileMenu* file_ = nullptr;
 };
 
 }  // namespace msnlens

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "analysis/predictions.h"
+#include "msnlens.h"
 #include "ui/view_types.h"
 
 class QAction;

@@ -34,6 +34,7 @@ PanelTabs::PanelTabs(QWidget* parent)
   addTab(classes_, tr("Classes"));
   addTab(lens_, tr("Lens"));
   addTab(compare_, tr("Compare"));
+  connect(heads_, &HeadsPanel::headPicked, attention_, &AttentionPanel::selectHead);  // a click on the overview shows that head
 }
 
 void PanelTabs::showTab(Tab tab) {

@@ -6,7 +6,7 @@
 
 #include <QTabWidget>
 
-#include "analysis/views.h"
+#include "msnlens.h"
 
 namespace msnlens {
 

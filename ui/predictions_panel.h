@@ -5,7 +5,7 @@
 
 #include <QGroupBox>
 
-#include "analysis/predictions.h"
+#include "msnlens.h"
 
 class QComboBox;
 class QSettings;

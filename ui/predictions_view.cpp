@@ -2,7 +2,7 @@
 
 #include <QPainter>
 
-#include "analysis/masking_response.h"
+#include "msnlens.h"
 
 namespace msnlens {
 

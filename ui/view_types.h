@@ -1,7 +1,7 @@
 #pragma once
 // What crosses between the widgets and the inference worker's thread: the engine's plain
-// results (core/analysis/views.h) behind shared pointers, the model described in Qt's types,
-// and the window's requests.
+// results (core/analysis/shown_view.h) behind shared pointers and the model described in Qt's
+// types.
 
 #include <QMetaType>
 #include <QString>
@@ -11,9 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/linear_head.h"
-#include "analysis/sweep_plan.h"
-#include "analysis/views.h"
+#include "msnlens.h"
 
 namespace msnlens {
 
@@ -38,40 +36,8 @@ struct ModelInfo {
 
 using ViewSummaryPtr = std::shared_ptr<const ViewSummary>;
 using ViewMapsPtr = std::shared_ptr<const ViewMaps>;
-
-// What the window asks the worker for: one image under its mask, and what the visible views
-// need of the view shown (masked when something is masked and the user shows that).
-struct ViewRequest {
-  quint64 image_id = 0;
-  PatchMask mask;
-  MaskMode mode = MaskMode::DropTokens;
-  bool show_masked = true;
-  MapRequest maps;
-
-  bool operator==(const ViewRequest& o) const {
-    return image_id == o.image_id && mask == o.mask && mode == o.mode && show_masked == o.show_masked && maps == o.maps;
-  }
-  bool operator!=(const ViewRequest& o) const { return !(*this == o); }
-};
-
-// Whether `maps` are what `request` asks to see (same image, maps, and masked view if any).
-bool answers(const ViewMaps& maps, const ViewRequest& request);
-
-// The comparison model's answer to the same request: same image, mask and map (class maps
-// explain its own top prediction). `note` says what had to differ, or why it failed.
-struct CompareResult {
-  ViewSummaryPtr unmasked, masked;
-  ViewMapsPtr maps;
-  QString note;
-};
-
-// The answer to one ViewRequest.
-struct ViewResult {
-  ViewSummaryPtr unmasked, masked;  // masked: null when nothing is masked
-  ViewMapsPtr maps;                 // of the view shown
-  std::shared_ptr<const CompareResult> compare;  // null without a comparison model
-  double latency_ms = 0;            // request to result, in the worker
-};
+// The engine's answer to a ViewRequest, with the comparison model's in `compare`.
+using ShownViewPtr = std::shared_ptr<const ShownView>;
 
 struct SweepResult {
   quint64 image_id = 0;
@@ -84,7 +50,7 @@ struct SweepResult {
 
 Q_DECLARE_METATYPE(msnlens::ModelInfo)
 Q_DECLARE_METATYPE(msnlens::ViewSummaryPtr)
-Q_DECLARE_METATYPE(msnlens::ViewResult)
+Q_DECLARE_METATYPE(msnlens::ShownViewPtr)
 Q_DECLARE_METATYPE(msnlens::SweepResult)
 Q_DECLARE_METATYPE(msnlens::PatchMask)
 Q_DECLARE_METATYPE(msnlens::MaskMode)

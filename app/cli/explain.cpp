@@ -91,11 +91,6 @@ ExplainTarget resolve_target(const std::string& text, const Predictor& p, const 
   fail("--target", "\"" + key + "\" is neither a label nor an index 0.." + std::to_string(p.size(source) - 1));
 }
 
-std::string describe(const ExplainTarget& t, const Predictor& p) {
-  if (t.source == PredictionSource::None) return "the CLS embedding (1 - cosine)";
-  return "\"" + p.label(t.source, t.index) + "\" (" + std::to_string(t.index) + ")";
-}
-
 #if MSNLENS_HAVE_IMAGEIO
 Colormap colormap_named(const std::string& name) {
   for (const auto& [n, map] : colormaps())
@@ -107,11 +102,12 @@ struct RgbImage;
 #endif
 
 // Writes what was computed in the format the path's extension names.
-void write_result(const fs::path& path, const ExplainArgs& a, const ViewMaps& m, const ModelDescription& d,
+void write_result(const fs::path& path, const ExplainArgs& a, const ShownView& view, const ModelDescription& d,
                   const RgbImage* image) {
+  const ViewMaps& m = *view.maps;
   const std::string ext = lower(path.extension().string());
   const bool distance = a.method == "distance";
-  const int channels = distance ? 1 : map_channels(m.request.map.source);
+  const int channels = distance ? 1 : view.display.channels;
   const std::vector<float>& values = distance ? m.distance : m.map;
   std::vector<std::size_t> shape = distance ? std::vector<std::size_t>{static_cast<std::size_t>(d.layers), static_cast<std::size_t>(d.heads)}
                                             : std::vector<std::size_t>{static_cast<std::size_t>(d.grid_rows), static_cast<std::size_t>(d.grid_cols)};
@@ -122,7 +118,7 @@ void write_result(const fs::path& path, const ExplainArgs& a, const ViewMaps& m,
   if (distance) fail(path.string(), "attention distance is a table of layers x heads: write .npy or .csv");
   if (image == nullptr) fail(path.string(), "a PNG overlays the image: use --image or --images (or write .npy/.csv)");
 #if MSNLENS_HAVE_IMAGEIO
-  write_png(path, blend_patches(*image, colorize_channels(display_values(m), channels, d.grid_cols, d.grid_rows, colormap_named(a.colormap)),
+  write_png(path, blend_patches(*image, colorize_channels(view.display.values, channels, d.grid_cols, d.grid_rows, colormap_named(a.colormap)),
                                 d.grid_cols, d.grid_rows, 0.6));
 #endif
 }
@@ -212,19 +208,23 @@ int run_explain(const ExplainArgs& a) {
 
   auto explain_one = [&](ImageId id, const PatchMask& mask, MaskMode m, const fs::path& out, const RgbImage* image,
                          const std::string& name) {
-    MapRequest r = request;
-    if (uses_target(r.map.source)) {
-      const bool cls_occlusion = r.map.source == MapSpec::Source::Occlusion && a.target.empty() && predictor.preferred() == PredictionSource::None;
-      if (!cls_occlusion) r.map.target = resolve_target(a.target, predictor, *bench.view(id, mask, m));
+    ViewRequest r;
+    r.image_id = id;
+    r.mask = mask;
+    r.mode = m;
+    r.maps = request;
+    r.ranking = predictor.preferred();
+    if (uses_target(r.maps.map.source)) {
+      const bool cls_occlusion = r.maps.map.source == MapSpec::Source::Occlusion && a.target.empty() && predictor.preferred() == PredictionSource::None;
+      if (!cls_occlusion) r.maps.map.target = resolve_target(a.target, predictor, *bench.view(id, mask, m));
     }
-    const auto start = front_end::Clock::now();
-    const ViewMaps maps = bench.maps(id, mask, m, r);
-    write_result(out, a, maps, d, image);
-    std::cout << name << ": " << a.method;
-    if (uses_target(r.map.source)) std::cout << " for " << describe(r.map.target, predictor);
-    if (mask.any()) std::cout << ", " << mask.count() << " of " << mask.size() << " patches masked (" << to_string(m) << ")";
+    const ShownView view = bench.show(r);
+    write_result(out, a, view, d, image);
+    // The caption the app's figures carry, and what the map found.
+    std::cout << name << ": " << (a.method == "distance" ? std::string("attention distance, layers x heads") : view.caption);
+    if (!view.findings.empty()) std::cout << " (" << view.findings << ")";
     char took[48];
-    std::snprintf(took, sizeof took, ", %.0f ms -> ", front_end::ms_since(start));
+    std::snprintf(took, sizeof took, ", %.0f ms -> ", view.latency_ms);
     std::cout << took << out.string() << "\n";
   };
 

@@ -25,7 +25,7 @@ constexpr View kViews[] = {{"attention", PanelTabs::Tab::Attention}, {"heads", P
                            {"classes", PanelTabs::Tab::Classes},     {"lens", PanelTabs::Tab::Lens},
                            {"compare", PanelTabs::Tab::Compare}};
 
-void fail(const QString& message) {
+void exit_failing(const QString& message) {
   std::fprintf(stderr, "msnlens: %s\n", qPrintable(message));
   QApplication::exit(1);
 }
@@ -55,7 +55,7 @@ void HeadlessDriver::exportFigure(const QString& path, const QString& view) {
 }
 
 void HeadlessDriver::showView(const QString& view) {
-  if (view_.isEmpty()) connect(&window_, &MainWindow::failed, this, &fail);  // once for both captures
+  if (view_.isEmpty()) connect(&window_, &MainWindow::failed, this, &exit_failing);  // once for both captures
   view_ = view;
   for (const View& v : kViews)
     if (view == QLatin1String(v.name)) window_.tabs()->showTab(v.tab);

@@ -69,7 +69,7 @@ std::vector<int> high_outliers(const std::vector<float>& values) {
   std::vector<int> out;
   if (!(mad > 0)) return out;
   for (std::size_t i = 0; i < values.size(); ++i)
-    if (std::isfinite(values[i]) && 0.6745 * (values[i] - m) / mad > 3.5) out.push_back(static_cast<int>(i));
+    if (std::isfinite(values[i]) && 0.6745 * (values[i] - m) / mad > kOutlierZScore) out.push_back(static_cast<int>(i));
   return out;
 }
 

@@ -26,8 +26,11 @@ std::vector<float> display_map(std::vector<float> values, int query_patch);
 // channel rescaled to [0, 1] on its own; NaN stays NaN.
 std::vector<float> display_channels(std::vector<float> values, int channels);
 
+// Iglewicz & Hoaglin's threshold on the modified z-score for an outlier.
+constexpr double kOutlierZScore = 3.5;
+
 // Patches whose value is an outlier on the high side: modified z-score 0.6745 (x − median) / MAD
-// above 3.5 (Iglewicz & Hoaglin), over the finite values. For token norms, the high-norm
+// above kOutlierZScore (Iglewicz & Hoaglin), over the finite values. For token norms, the high-norm
 // "register" tokens of Darcet et al. 2023.
 std::vector<int> high_outliers(const std::vector<float>& values);
 

@@ -41,13 +41,6 @@ bool uses_query(MapSpec::Source source) {
 
 int map_channels(MapSpec::Source source) { return source == MapSpec::Source::Pca ? 3 : 1; }
 
-std::vector<float> display_values(const ViewMaps& maps) {
-  const MapSpec& spec = maps.request.map;
-  const int channels = map_channels(spec.source);
-  if (channels > 1) return display_channels(maps.map, channels);
-  return display_map(maps.map, uses_query(spec.source) ? spec.query_patch : -1);
-}
-
 const char* to_string(MaskMode mode) {
   switch (mode) {
     case MaskMode::DropTokens: return "drop tokens (MSN)";

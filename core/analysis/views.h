@@ -121,7 +121,8 @@ struct ViewSummary : Readout {
 // The maps and read-outs a MapRequest asked for, for one view. Maps are per patch of the
 // model's grid, row-major, raw values (attention probabilities, rollout's row, scores, norms;
 // Pca: 3 interleaved components per patch), NaN where the model saw no token of that patch or
-// a cancelled occlusion did not get to it; display_map() turns one into what the canvas draws.
+// a cancelled occlusion did not get to it; map_display() (analysis/shown_view.h) turns one into what
+// the canvas draws.
 struct ViewMaps {
   ImageId image_id = 0;
   bool masked = false;
@@ -138,10 +139,5 @@ struct ViewMaps {
   std::vector<Readout> lens;                  // lens[l]: after layer l + 1
   double compute_ms = 0;
 };
-
-// What the canvas draws of maps.map, and `explain` writes as PNG: for one channel the query
-// patch blanked (where the source has a query) and values rescaled to [0, 1]; principal
-// components each rescaled on their own.
-std::vector<float> display_values(const ViewMaps& maps);
 
 }  // namespace msnlens

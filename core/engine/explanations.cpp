@@ -56,10 +56,7 @@ at::Tensor Analyzer::target_scores(const at::Tensor& cls, const ExplainTarget& t
         fail("target", "the few-shot classes take embeddings of " + std::to_string(few_shot.dim) + " values; this model's have " +
                            std::to_string(cls.size(1)));
       check_index(static_cast<std::int64_t>(few_shot.classes.size()));
-      const at::Tensor w = at::tensor(std::vector<float>(few_shot.weight.begin() + static_cast<std::ptrdiff_t>(target.index) * few_shot.dim,
-                                                         few_shot.weight.begin() + static_cast<std::ptrdiff_t>(target.index + 1) * few_shot.dim))
-                               .to(cls.device());
-      return at::matmul(standardize_rows(cls.to(at::kFloat)), w) / static_cast<double>(few_shot.temperature);
+      return few_shot_logits(cls, few_shot).select(1, target.index);
     }
     case PredictionSource::None: break;
   }

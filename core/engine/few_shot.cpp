@@ -53,9 +53,14 @@ at::Tensor FewShotClassifier::predict(const at::Tensor& features) const {
   if (features.size(1) != dim())
     fail("few-shot", "features have " + std::to_string(features.size(1)) + " dimensions, the classes were made with " +
                          std::to_string(dim()) + " (another model?)");
-  const at::Tensor x = standardize_rows(features.to(at::kCPU, at::kFloat));
-  if (weight.defined()) return at::softmax(at::matmul(x, weight.t()), 1);
-  return at::softmax(at::matmul(x, centroids.t()) / 0.1, 1);
+  return at::softmax(few_shot_logits(features.to(at::kCPU), linear_head()), 1);
+}
+
+at::Tensor few_shot_logits(const at::Tensor& features, const LinearHead& head) {
+  const at::Tensor w = at::from_blob(const_cast<float*>(head.weight.data()), {static_cast<std::int64_t>(head.classes.size()), head.dim},
+                                     at::kFloat)
+                           .to(features.device());
+  return at::matmul(standardize_rows(features.to(at::kFloat)), w.t()) / static_cast<double>(head.temperature);
 }
 
 LinearHead FewShotClassifier::linear_head() const {
@@ -64,7 +69,7 @@ LinearHead FewShotClassifier::linear_head() const {
   const at::Tensor w = (weight.defined() ? weight : centroids).to(at::kFloat).contiguous();
   h.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
   h.dim = static_cast<int>(dim());
-  h.temperature = weight.defined() ? 1.0f : 0.1f;
+  h.temperature = weight.defined() ? 1.0f : kClassMeanTemperature;
   h.kind = weight.defined() ? "logistic regression" : "class means";
   return h;
 }

@@ -30,8 +30,7 @@ struct FewShotClassifier {
   static FewShotClassifier fit(const at::Tensor& features, const at::Tensor& labels, std::vector<std::string> classes,
                                double lambda = kFewShotLambda, bool logistic = true);
 
-  // Class probabilities [N, classes]: softmax of the regression, or of cosine similarity to the
-  // class means (temperature 0.1) when there is no regression.
+  // Class probabilities [N, classes]: softmax of few_shot_logits().
   at::Tensor predict(const at::Tensor& features) const;
 
   // The same classifier as plain numbers, for callers without LibTorch.
@@ -47,7 +46,16 @@ struct FewShotClassifier {
 // Where a model ships its classes: <folder>/classes.fewshot, or <checkpoint>.fewshot beside a file.
 std::filesystem::path shipped_few_shot_path(const std::filesystem::path& model_path);
 
+// The temperature of the heads on class means (no regression fitted): their logits are cosine
+// similarities, sharpened as MSN sharpens its prototype assignment.
+constexpr float kClassMeanTemperature = 0.1f;
+
 // Rows centred on their own mean and scaled to unit L2 norm (cyanure's preprocess).
 at::Tensor standardize_rows(const at::Tensor& x);
+
+// The few-shot classes' scores before the softmax, [N, classes], on `features`' device: W x /
+// temperature on standardised rows (LinearHead::probabilities is the same on the host). The one
+// place few-shot scores are computed on tensors: predictions and class maps' targets.
+at::Tensor few_shot_logits(const at::Tensor& features, const LinearHead& head);
 
 }  // namespace msnlens

@@ -17,7 +17,9 @@ namespace msnlens {
 struct SessionOptions {
   std::string device = "auto";          // "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
   std::optional<Precision> precision;   // unset: default_precision(device)
-  bool cuda_graphs = true;              // replay forwards as CUDA graphs (CUDA builds only)
+  // Replay forwards as CUDA graphs (CUDA builds only). Off unless asked for, as in
+  // WorkbenchOptions: a graph pays off only for shapes that repeat, and masks change them.
+  bool cuda_graphs = false;
   bool fused_cpu = true;                // the fused oneDNN encoder on the CPU, where this build has it
 };
 

@@ -323,6 +323,52 @@ ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const
   });
 }
 
+ShownView Workbench::show(const ViewRequest& r, const Progress& progress) {
+  const auto start = Clock::now();
+  ShownView out;
+  out.request = r;
+  out.unmasked = view(r.image_id, {}, r.mode);
+  if (r.mask.any()) out.masked = view(r.image_id, r.mask, r.mode);
+  out.maps = std::make_shared<const ViewMaps>(maps(r.image_id, r.masked_shown() ? r.mask : PatchMask(), r.mode, r.maps, progress));
+  const Predictor p = predictor();
+  const ViewMaps& m = *out.maps;
+  out.display = map_display(m);
+  out.controls = map_controls(r.maps.map.source);
+  if (m.target.source != PredictionSource::None) out.target_label = p.label(m.target.source, m.target.index);
+  out.caption = map_caption(m, impl_->description.grid_cols, out.target_label);
+  out.findings = map_findings(m);
+  if (out.masked) out.response = masking_response(*out.unmasked, *out.masked, p, r.ranking);
+  out.latency_ms = ms_since(start);
+  return out;
+}
+
+ShownView Workbench::show_compared(const ViewRequest& request) {
+  ViewRequest r = request;
+  r.maps = MapRequest{};  // the canvas map only
+  r.maps.map = request.maps.map;
+  r.maps.map.target.index = -1;
+  std::string note;
+  try {
+    const ModelDescription& d = model();
+    if (r.mask.rows() != d.grid_rows || r.mask.cols() != d.grid_cols) {
+      if (r.mask.any())
+        note = "Its " + std::to_string(d.grid_rows) + " × " + std::to_string(d.grid_cols) +
+               " patch grid differs from the first model's: shown unmasked.";
+      r.mask = PatchMask(d.grid_rows, d.grid_cols);
+      r.maps.map.query_patch = -1;
+    }
+    r.ranking = predictor().preferred();
+    ShownView out = show(r);
+    out.note = note;
+    return out;
+  } catch (const std::exception& e) {
+    ShownView out;
+    out.request = r;
+    out.note = e.what();
+    return out;
+  }
+}
+
 PatchMask Workbench::mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most) {
   return guarded([&] {
     const Impl::View& v = impl_->ensure(id, PatchMask(), MaskMode::DropTokens);

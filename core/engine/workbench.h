@@ -13,6 +13,7 @@
 
 #include "analysis/linear_head.h"
 #include "analysis/predictions.h"
+#include "analysis/shown_view.h"
 #include "analysis/sweep_plan.h"
 #include "analysis/views.h"
 #include "imaging/rgb_image.h"
@@ -83,6 +84,15 @@ class Workbench {
   // What the visible views ask of that view. `progress` follows an occlusion map, patch by
   // patch, and may stop it (the patches not reached stay NaN, and the map is not kept).
   ViewMaps maps(ImageId id, const PatchMask& mask, MaskMode mode, const MapRequest& request, const Progress& progress = {});
+  // Everything a front end draws of `request` (analysis/shown_view.h): the unmasked view, the
+  // masked one when something is masked, the maps of the variant shown and what they mean;
+  // latency_ms is the time taken here. `progress` as for maps().
+  ShownView show(const ViewRequest& request, const Progress& progress = {});
+  // This workbench as a comparison model beside another's `request`: the same image, mask and
+  // map where its patch grid allows (else unmasked and from the CLS token, which `note` says),
+  // class maps for its own top prediction, since the other model's classes need not exist
+  // here. A failure is the note too, never thrown.
+  ShownView show_compared(const ViewRequest& request);
   // `ratio` of the patches masked: those the unmasked view's `map` weighs most (or least).
   PatchMask mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most);
   // Masks swept with MSN's token dropping; attention-guided strategies follow `guide` on the

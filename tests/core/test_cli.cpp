@@ -264,7 +264,8 @@ TEST_F(Cli, ExplainWritesTheEnginesMaps) {
   auto r = cli({"explain", "--model", data("models/tiny224-cls"), "--inputs", inputs.string(), "--method", "chefer", "--target",
                 "tabby cat", "--out", npy.string()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "chefer for \"tabby cat\" (0)")) << r.out;
+  // The caption the app's figures carry.
+  EXPECT_TRUE(contains(r.out, "Chefer relevance for tabby cat \u00b7 CLS query \u00b7 unmasked")) << r.out;
   EXPECT_TRUE(contains(read_file(npy).substr(0, 80), "'shape': (14, 14)"));
   const auto close = compare(read_npy_values(npy).to(at::kDouble), expected.at("explain.chefer").to(at::kDouble), "chefer.npy");
   EXPECT_TRUE(close.ok) << close.message;
@@ -282,7 +283,7 @@ TEST_F(Cli, ExplainWritesTheEnginesMaps) {
   r = cli({"explain", "--model", data("models/tiny224-cls"), "--images", images.string(), "--method", "occlusion", "--format", "png",
            "--out", out.string()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "[1/2] chelsea.png: occlusion for \"tabby cat\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "[1/2] chelsea.png: occlusion of tabby cat \u00b7 unmasked")) << r.out;
   EXPECT_TRUE(contains(r.out, "[2/2] coffee.png")) << r.out;
   EXPECT_TRUE(fs::file_size(out / "chelsea.png") > 1000 && fs::file_size(out / "coffee.png") > 1000);
   // Refusals name what is missing.

@@ -182,6 +182,107 @@ TEST(Workbench, EvictedViewsComeBackIdentical) {
 }
 
 // What the model cannot do is refused with a message naming it; a failed load keeps the model.
+// What every front end draws comes from Workbench::show(): the variant shown, the display
+// values with the query's own patch blanked and left out of the colour range, the controls that
+// apply, the caption, what the map found and the response to masking; answers() ties the value
+// to the request that made it. A comparison model adapts the request itself.
+TEST(Workbench, ShownViewIsWhatEveryFrontEndDraws) {
+  Workbench bench;
+  WorkbenchOptions options;
+  options.device = "cpu";
+  options.precision = "fp32";
+  const ModelDescription d = bench.load_model(data_path("models/tiny224-cls"), options);
+  bench.add_image(1, synthetic_image(224, 224, 0));
+  ViewRequest r;
+  r.image_id = 1;
+  r.mask = PatchMask::parse("3,17,40", d.grid_rows, d.grid_cols);
+  r.maps.map.query_patch = 20;
+  r.ranking = PredictionSource::Classifier;
+  const ShownView v = bench.show(r);
+  ASSERT_TRUE(v.unmasked && v.masked && v.maps && v.response);
+  EXPECT_TRUE(v.maps->masked);
+  EXPECT_EQ(v.maps->mask, r.mask);
+  // Display: the query's patch blanked, dropped patches without a value, the rest in [0, 1];
+  // the colour bar spans the raw values drawn.
+  EXPECT_EQ(v.display.channels, 1);
+  EXPECT_EQ(v.display.blanked, 20);
+  EXPECT_TRUE(std::isnan(v.display.values[20]) && std::isnan(v.display.values[3]));
+  float lo = INFINITY, hi = -INFINITY;
+  for (int p = 0; p < r.mask.size(); ++p) {
+    const float raw = v.maps->map[static_cast<std::size_t>(p)];
+    if (p == 20 || !std::isfinite(raw)) continue;
+    lo = std::min(lo, raw), hi = std::max(hi, raw);
+  }
+  ASSERT_TRUE(v.display.range);
+  EXPECT_EQ(v.display.range->first, lo);
+  EXPECT_EQ(v.display.range->second, hi);
+  for (int p = 0; p < r.mask.size(); ++p) {
+    const float raw = v.maps->map[static_cast<std::size_t>(p)];
+    if (p != 20 && std::isfinite(raw)) {
+      EXPECT_NEAR(v.display.values[static_cast<std::size_t>(p)], (raw - lo) / (hi - lo), 1e-6) << p;
+    }
+  }
+  EXPECT_TRUE(v.controls.layer && v.controls.heads && v.controls.query);
+  EXPECT_FALSE(v.controls.target || v.controls.discard || v.controls.pca_all);
+  EXPECT_EQ(v.caption, "attention, layer " + std::to_string(d.layers) + " of " + std::to_string(d.layers) +
+                           " \u00b7 mean of heads \u00b7 query patch 20 (row 2, column 7) \u00b7 masked: 3 of 196 patches, drop tokens (MSN)");
+  EXPECT_EQ(figure_title("cat.png", v), "cat.png \u00b7 " + v.caption);
+  // The response is masking_response() under the ranking asked for.
+  const MaskingResponse m = masking_response(*v.unmasked, *v.masked, bench.predictor(), PredictionSource::Classifier);
+  EXPECT_DOUBLE_EQ(v.response->cls_cosine, m.cls_cosine);
+  ASSERT_TRUE(v.response->top1_after && m.top1_after);
+  EXPECT_EQ(v.response->top1_after->index, m.top1_after->index);
+
+  // Another mask, map, ranking or variant is another request; the unmasked variant still
+  // carries the masked read-out, which the response needs.
+  EXPECT_TRUE(answers(v, r));
+  ViewRequest other = r;
+  other.mask.set(4, true);
+  EXPECT_FALSE(answers(v, other));
+  other = r;
+  other.maps.map.layer = 0;
+  EXPECT_FALSE(answers(v, other));
+  other = r;
+  other.ranking = PredictionSource::Prototypes;
+  EXPECT_FALSE(answers(v, other));
+  other = r;
+  other.show_masked = false;
+  EXPECT_FALSE(answers(v, other));
+  const ShownView unmasked = bench.show(other);
+  EXPECT_FALSE(unmasked.maps->masked);
+  EXPECT_TRUE(unmasked.masked && unmasked.response);
+  EXPECT_TRUE(answers(unmasked, other));
+  EXPECT_NE(unmasked.caption.find("unmasked"), std::string::npos);
+
+  // A class map names its target; token norms report outliers and have no query to blank.
+  other = r;
+  other.maps.map.source = MapSpec::Source::Chefer;
+  other.maps.map.target = {PredictionSource::Classifier, -1};
+  const ShownView chefer = bench.show(other);
+  EXPECT_TRUE(chefer.controls.target);
+  EXPECT_EQ(chefer.target_label, bench.predictor().label(PredictionSource::Classifier, chefer.maps->target.index));
+  EXPECT_NE(chefer.caption.find("Chefer relevance for " + chefer.target_label), std::string::npos);
+  other.maps.map.source = MapSpec::Source::TokenNorm;
+  const ShownView norms = bench.show(other);
+  EXPECT_EQ(norms.display.blanked, -1);
+  EXPECT_NE(norms.findings.find("modified z-score > 3.5"), std::string::npos) << norms.findings;
+
+  // Beside it, a model with another grid (64 px, patch 8) shows the image unmasked from the
+  // CLS token and says why; class maps explain its own top prediction or say why they cannot.
+  Workbench beside;
+  beside.load_model(data_path("models/tiny64-masktoken"), options);
+  beside.add_image(1, synthetic_image(224, 224, 0));
+  const ShownView c = beside.show_compared(r);
+  ASSERT_TRUE(c.maps);
+  EXPECT_FALSE(c.maps->masked);
+  EXPECT_EQ(c.request.maps.map.query_patch, -1);
+  EXPECT_NE(c.note.find("patch grid differs"), std::string::npos) << c.note;
+  other = r;
+  other.maps.map.source = MapSpec::Source::Chefer;
+  other.maps.map.target = {PredictionSource::Classifier, 0};
+  EXPECT_NE(beside.show_compared(other).note.find("pick a classifier label"), std::string::npos);
+}
+
 TEST(Workbench, RefusalsNameTheProblemAndKeepTheState) {
   Workbench bench;
   WorkbenchOptions options;
