@@ -1,6 +1,9 @@
 #include "headless_driver.h"
 
 #include <QApplication>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QMouseEvent>
 #include <QTimer>
 
@@ -61,7 +64,10 @@ void HeadlessDriver::showView(const QString& view) {
     if (view == QLatin1String(v.name)) window_.tabs()->showTab(v.tab);
 }
 
-void HeadlessDriver::benchmarkClicks(int clicks) { clicks_ = clicks; }
+void HeadlessDriver::benchmarkClicks(int clicks, const QString& json_path) {
+  clicks_ = clicks;
+  benchmark_json_ = json_path;
+}
 
 void HeadlessDriver::advance() {
   if (!window_.baseline() || !window_.viewCurrent()) return;
@@ -125,10 +131,23 @@ void HeadlessDriver::clickNextPatch() {
   QApplication::sendEvent(canvas, &release);
 }
 
-// One line, which msnlens-bench (app/bench) parses: keep its format.
+// One line for people; the same as JSON with --benchmark-json, for msnlens-bench.
 void HeadlessDriver::printBenchmark() {
   const std::vector<double>& clicks = window_.clickToRepaintMs();
   const std::vector<double>& results = window_.editToResultMs();
+  if (!benchmark_json_.isEmpty()) {
+    const QJsonObject measures{{"toggles", static_cast<qint64>(clicks.size())},
+                               {"click_to_repaint_p50_ms", front_end::percentile(clicks, 0.5)},
+                               {"click_to_repaint_p95_ms", front_end::percentile(clicks, 0.95)},
+                               {"edit_to_result_p50_ms", front_end::percentile(results, 0.5)},
+                               {"edit_to_result_p95_ms", front_end::percentile(results, 0.95)},
+                               {"load_to_first_result_ms", first_result_ms_},
+                               {"device", window_.modelInfo().device},
+                               {"precision", window_.modelInfo().precision}};
+    QFile file(benchmark_json_);
+    if (!file.open(QIODevice::WriteOnly) || file.write(QJsonDocument(measures).toJson()) < 0)
+      std::fprintf(stderr, "msnlens: cannot write %s\n", qPrintable(benchmark_json_));
+  }
   std::printf("click-to-repaint over %zu toggles: p50 %.1f ms, p95 %.1f ms; of which edit-to-result in the worker "
               "p50 %.1f ms, p95 %.1f ms; model load to first result %.0f ms (%s, %s)\n",
               clicks.size(), front_end::percentile(clicks, 0.5), front_end::percentile(clicks, 0.95), front_end::percentile(results, 0.5),

@@ -25,7 +25,8 @@ class HeadlessDriver : public QObject {
 
   void takeScreenshot(const QString& path, const QString& view);
   void exportFigure(const QString& path, const QString& view);
-  void benchmarkClicks(int clicks);
+  // `json_path`: also write the measures there (msnlens-bench reads them), unless empty.
+  void benchmarkClicks(int clicks, const QString& json_path = {});
   // The benchmark's "model load to first result" is timed from here.
   void startLoadClock() { load_clock_.start(); }
 
@@ -36,7 +37,7 @@ class HeadlessDriver : public QObject {
   void showView(const QString& view);  // the tab captured, and a failure ends the run
 
   MainWindow& window_;
-  QString screenshot_path_, figure_path_, view_;
+  QString screenshot_path_, figure_path_, view_, benchmark_json_;
   bool mask_applied_ = false, sweep_started_ = false;
   int clicks_ = 0;
   std::size_t clicks_sent_ = 0;

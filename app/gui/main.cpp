@@ -1,7 +1,7 @@
 // msnlens: the desktop app.
 //   msnlens [--model PATH] [--device auto|cpu|cuda] [--precision auto|fp32|bf16|fp16] [FILE...] [--show METHOD]
 //           [--screenshot FILE] [--export-figure FILE.png|svg|pdf] [--view attention|heads|masking|sweep|classes|lens|compare]
-//           [--benchmark-clicks N]
+//           [--benchmark-clicks N [--benchmark-json FILE]]
 // Without a model (--model, or a checkpoint among the files) it opens the bundled one, and
 // without any files the bundled example images too.
 
@@ -81,11 +81,12 @@ int main(int argc, char** argv) {
   const QCommandLineOption figure("export-figure", "Save the canvas's figure (.png, .svg or .pdf) once the first result shows, then exit.", "FILE");
   const QCommandLineOption view("view", "With --screenshot or --export-figure: attention, heads, masking, sweep, classes, lens or compare.", "VIEW", "attention");
   const QCommandLineOption clicks("benchmark-clicks", "Toggle N patches, print click-to-repaint p50/p95, exit.", "N");
+  const QCommandLineOption clicks_json("benchmark-json", "With --benchmark-clicks: also write the measures as JSON.", "FILE");
   const QCommandLineOption demo("demo", "Label the model as a bundled test checkpoint.");
   const QCommandLineOption show("show", "The map on the image: attention, rollout, grad-rollout, chefer, occlusion, similarity, "
                                         "token-norms or pca.", "METHOD", "attention");
   const QCommandLineOption compare("compare", "A second model to show beside the first (the Compare tab).", "PATH");
-  cli.addOptions({model, device, precision, kernels, screenshot, figure, view, clicks, demo, show, compare});
+  cli.addOptions({model, device, precision, kernels, screenshot, figure, view, clicks, clicks_json, demo, show, compare});
   cli.addPositionalArgument("files", "Images to open; a model folder or checkpoint among them loads as the model.", "[FILE...]");
   cli.process(app);
 
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
   if (capture || cli.isSet(clicks)) driver = std::make_unique<msnlens::HeadlessDriver>(window);
   if (cli.isSet(screenshot)) driver->takeScreenshot(cli.value(screenshot), cli.value(view));
   if (cli.isSet(figure)) driver->exportFigure(cli.value(figure), cli.value(view));
-  if (cli.isSet(clicks)) driver->benchmarkClicks(cli.value(clicks).toInt());
+  if (cli.isSet(clicks)) driver->benchmarkClicks(cli.value(clicks).toInt(), cli.value(clicks_json));
   window.show();
   if (!model_path.isEmpty()) {
     if (driver) driver->startLoadClock();
