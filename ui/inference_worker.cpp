@@ -44,7 +44,8 @@ WorkbenchOptions options_for(const QString& device, const QString& precision, bo
   return options;
 }
 
-ModelInfo to_model_info(const ModelDescription& d, bool demo) {
+ModelInfo to_model_info(const Workbench& bench, bool demo) {
+  const ModelDescription& d = bench.model();
   ModelInfo info;
   info.path = QString::fromStdString(d.path);
   info.demo = demo;
@@ -66,6 +67,7 @@ ModelInfo to_model_info(const ModelDescription& d, bool demo) {
   info.has_mask_token = d.has_mask_token;
   info.num_prototypes = d.num_prototypes;
   info.labels = d.labels;
+  info.predictor = bench.predictor();
   info.load_ms = d.load_ms;
   return info;
 }
@@ -83,38 +85,36 @@ InferenceWorker::InferenceWorker() : bench_(std::make_unique<Workbench>()) {
   qRegisterMetaType<MaskMode>();
   qRegisterMetaType<SweepRequest>();
   qRegisterMetaType<LinearHead>();
+  qRegisterMetaType<Predictor>();
 }
 InferenceWorker::~InferenceWorker() = default;
 
 void InferenceWorker::loadModel(const QString& path, const QString& device, const QString& precision, bool demo) {
   const Busy busy(this);
   try {
-    const ModelDescription& d = bench_->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
+    bench_->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
     model_path_ = path;
-    Q_EMIT modelLoaded(to_model_info(d, demo));
+    Q_EMIT modelLoaded(to_model_info(*bench_, demo));
   } catch (const std::exception& e) {
     Q_EMIT modelFailed(message_of(e));
     return;
   }
-  const std::string shipped = Workbench::shipped_few_shot(path.toStdString());
-  if (!shipped.empty()) loadFewShot(QString::fromStdString(shipped));
-  else emitFewShot();
+  emitFewShot();  // the classes loaded with it
 }
 
 void InferenceWorker::loadCompareModel(const QString& path, const QString& device, const QString& precision) {
   if (path.isEmpty()) {
     compare_.reset();
-    Q_EMIT compareLoaded(ModelInfo{}, LinearHead{});
+    Q_EMIT compareLoaded(ModelInfo{});
     return;
   }
   const Busy busy(this);
   try {
     auto bench = std::make_unique<Workbench>();
-    const ModelDescription d = bench->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
-    if (const std::string shipped = Workbench::shipped_few_shot(path.toStdString()); !shipped.empty()) bench->load_few_shot(shipped);
+    bench->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
     for (const auto& [id, image] : images_) bench->add_image(id, image);
     compare_ = std::move(bench);
-    Q_EMIT compareLoaded(to_model_info(d, false), compare_->few_shot());
+    Q_EMIT compareLoaded(to_model_info(*compare_, false));
   } catch (const std::exception& e) {
     Q_EMIT compareFailed(message_of(e));
   }
@@ -252,7 +252,7 @@ void InferenceWorker::runSweep(quint64 id, const SweepRequest& request, const Ma
 }
 
 void InferenceWorker::emitFewShot() {
-  Q_EMIT fewShotReady(bench_->few_shot(), QString::fromStdString(bench_->few_shot_source()));
+  Q_EMIT fewShotReady(bench_->predictor(), QString::fromStdString(bench_->few_shot_source()));
 }
 
 void InferenceWorker::loadFewShot(const QString& path) {

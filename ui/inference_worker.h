@@ -63,7 +63,7 @@ class InferenceWorker : public QObject {
   void modelLoaded(const msnlens::ModelInfo& info);
   void modelFailed(const QString& message);
   // The comparison model and the few-shot classes shipped with it (info.path empty: closed).
-  void compareLoaded(const msnlens::ModelInfo& info, const msnlens::LinearHead& few_shot);
+  void compareLoaded(const msnlens::ModelInfo& info);
   void compareFailed(const QString& message);
   void imageDecoded(quint64 id, const QImage& image, const QString& name);
   void imageFailed(quint64 id, const QString& message);
@@ -74,7 +74,8 @@ class InferenceWorker : public QObject {
   // A long map (occlusion) under way; a newer view request stops it.
   void mapProgress(int done, int total);
   void sweepFinished(const msnlens::SweepResult& result);
-  void fewShotReady(const msnlens::LinearHead& head, const QString& source);
+  // The classes now ranked (in predictor.few_shot()), from `source` (a file, or N examples).
+  void fewShotReady(const msnlens::Predictor& predictor, const QString& source);
   void failed(const QString& message);
   void busyChanged(bool busy);
 

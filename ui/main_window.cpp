@@ -136,8 +136,8 @@ void MainWindow::connectWorker() {
   connect(this, &MainWindow::loadModelRequested, worker_, &InferenceWorker::loadModel);
   connect(this, &MainWindow::loadCompareRequested, worker_, &InferenceWorker::loadCompareModel);
   connect(engine_, &EngineMenu::fusedChanged, worker_, &InferenceWorker::setFusedCpu);
-  connect(worker_, &InferenceWorker::compareLoaded, this, [this](const ModelInfo& info, const LinearHead& few_shot) {
-    tabs_->compare()->setModel(info, Predictor(info.labels, info.num_prototypes, few_shot));
+  connect(worker_, &InferenceWorker::compareLoaded, this, [this](const ModelInfo& info) {
+    tabs_->compare()->setModel(info, info.predictor);
     images_->forgetComparisons();
     views_->forgetDrawn();  // the current view again, now with the comparison
     views_->refresh();
@@ -176,9 +176,9 @@ void MainWindow::connectWorker() {
   });
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::failed);
-  connect(worker_, &InferenceWorker::fewShotReady, this, [this](const LinearHead& head, const QString& source) {
-    tabs_->classes()->showClasses(head, source);
-    views_->setClasses(head, source);
+  connect(worker_, &InferenceWorker::fewShotReady, this, [this](const Predictor& predictor, const QString& source) {
+    tabs_->classes()->showClasses(predictor.few_shot(), source);
+    views_->setClasses(predictor, source);
   });
   connect(worker_, &InferenceWorker::busyChanged, status_, &StatusLine::setBusy);
 }

@@ -48,7 +48,7 @@ ViewController::ViewController(InferenceWorker* worker, const Widgets& widgets, 
 
 void ViewController::setModel(const ModelInfo& info) {
   info_ = info;
-  predictor_ = Predictor(info.labels, info.num_prototypes);
+  predictor_ = info.predictor;  // the worker sends the classes loaded with it next
   few_shot_source_.clear();
   sent_.reset();
   w_.predictions->forgetChoice();
@@ -66,8 +66,8 @@ void ViewController::setModel(const ModelInfo& info) {
     if (image.id != current_id_) Q_EMIT baselineRequested(image.id);
 }
 
-void ViewController::setClasses(const LinearHead& head, const QString& source) {
-  predictor_ = Predictor(info_.labels, info_.num_prototypes, head);
+void ViewController::setClasses(const Predictor& predictor, const QString& source) {
+  predictor_ = predictor;
   few_shot_source_ = source;
   w_.predictions->setSources(predictor_, few_shot_source_);
   w_.tabs->attention()->setTargets(predictor_);

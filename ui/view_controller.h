@@ -43,7 +43,7 @@ class ViewController : public QObject {
   void setModel(const ModelInfo& info);
   // Few-shot classes (from `source`: a file, or N examples) beside the model's labels and
   // prototypes: what ranks the predictions and what class maps can explain.
-  void setClasses(const LinearHead& head, const QString& source);
+  void setClasses(const Predictor& predictor, const QString& source);
   const Predictor& predictor() const { return predictor_; }
   // A comparison model loaded or closed: everything is asked for and drawn again.
   void forgetDrawn();

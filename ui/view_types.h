@@ -30,7 +30,8 @@ struct ModelInfo {
   int layers = 0, heads = 0, grid_rows = 0, grid_cols = 0, num_prototypes = 0;
   bool has_classifier = false, has_prototypes = false, has_mask_token = false;
   bool demo = false;         // a bundled test checkpoint (the window says so)
-  std::vector<std::string> labels;  // classifier labels by index, as Predictor takes them
+  std::vector<std::string> labels;  // classifier labels by index
+  Predictor predictor;       // what ranks its read-outs: labels, prototypes and the classes loaded with it
   double load_ms = 0;
 };
 
@@ -57,3 +58,4 @@ Q_DECLARE_METATYPE(msnlens::MaskMode)
 Q_DECLARE_METATYPE(msnlens::MapSpec)
 Q_DECLARE_METATYPE(msnlens::SweepRequest)
 Q_DECLARE_METATYPE(msnlens::LinearHead)
+Q_DECLARE_METATYPE(msnlens::Predictor)

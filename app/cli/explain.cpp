@@ -1,4 +1,4 @@
-#include "explain.h"
+#include "commands.h"
 
 #include <algorithm>
 #include <cctype>
@@ -165,7 +165,7 @@ CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
   cmd->add_option("--inputs", a.inputs, "safetensors with inputs.pixel_values [, keep_patches or bool_masked_pos]");
   cmd->add_option("--method", a.method, "attention, rollout, grad-rollout, chefer, occlusion, similarity, token-norms, pca or distance");
   cmd->add_option("--target", a.target, "what class-specific maps explain: index or name, optionally after classifier:, fewshot: or prototype: (default: the top-1)");
-  cmd->add_option("--fewshot", a.few_shot, "few-shot classes to explain (default: the model's classes.fewshot when it has no classifier)");
+  cmd->add_option("--fewshot", a.few_shot, "few-shot classes to explain (default: the classes.fewshot the model ships, if any)");
   cmd->add_option("--layer", a.layer, "layer 1..L for attention and token-norms (default: the last)");
   cmd->add_option("--head", a.head, "attention heads: a head 1..H, mean, max or min");
   cmd->add_option("--query", a.query, "query patch for attention, rollout, relevance and similarity (default: the CLS token)");
@@ -196,9 +196,9 @@ int run_explain(const ExplainArgs& a) {
   }
 
   Workbench bench;
-  const ModelDescription& d = bench.load_model(a.model, front_end::workbench_options(a.device, a.precision, a.config));
-  const std::string classes = front_end::few_shot_classes(a.few_shot, a.model, d.has_classifier);
-  if (!classes.empty()) bench.load_few_shot(classes);
+  WorkbenchOptions options = front_end::workbench_options(a.device, a.precision, a.config);
+  options.few_shot = a.few_shot;
+  const ModelDescription& d = bench.load_model(a.model, options);
   const Predictor predictor = bench.predictor();
   MapRequest request;
   request.map = map_spec(a, d);

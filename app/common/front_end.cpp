@@ -14,11 +14,6 @@ WorkbenchOptions workbench_options(const std::string& device, const std::string&
   return options;
 }
 
-std::string few_shot_classes(const std::string& given, const std::string& model_path, bool has_classifier) {
-  if (!given.empty() || has_classifier) return given;
-  return Workbench::shipped_few_shot(model_path);
-}
-
 std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
 
 }  // namespace msnlens::front_end

@@ -21,10 +21,6 @@ LoadedModel load_model(const std::string& path, const std::string& config_file);
 // The Workbench options of --device, --precision and --config.
 WorkbenchOptions workbench_options(const std::string& device, const std::string& precision, const std::string& config_file);
 
-// The few-shot classes to rank: --fewshot FILE when given, else for a model without a
-// classifier the classes shipped beside it (none: empty).
-std::string few_shot_classes(const std::string& given, const std::string& model_path, bool has_classifier);
-
 // The first line of a message: LibTorch appends context and backtraces on further lines.
 std::string first_line(const std::string& message);
 

@@ -85,6 +85,12 @@ std::filesystem::path shipped_few_shot_path(const std::filesystem::path& model_p
   return model_path.string() + ".fewshot";
 }
 
+std::string few_shot_classes_for(const std::string& given, const std::filesystem::path& model_path) {
+  if (!given.empty()) return given;
+  const std::filesystem::path shipped = shipped_few_shot_path(model_path);
+  return std::filesystem::exists(shipped) ? shipped.string() : std::string();
+}
+
 FewShotClassifier FewShotClassifier::load(const std::filesystem::path& path) { return load(MappedFile::open(path)); }
 
 FewShotClassifier FewShotClassifier::load_for(const std::filesystem::path& path, std::int64_t hidden_size) {

@@ -45,6 +45,9 @@ struct FewShotClassifier {
 
 // Where a model ships its classes: <folder>/classes.fewshot, or <checkpoint>.fewshot beside a file.
 std::filesystem::path shipped_few_shot_path(const std::filesystem::path& model_path);
+// The classes a front end ranks with a model: `given` when not empty, else those the model ships
+// beside it, else none (empty).
+std::string few_shot_classes_for(const std::string& given, const std::filesystem::path& model_path);
 
 // The temperature of the heads on class means (no regression fitted): their logits are cosine
 // similarities, sharpened as MSN sharpens its prototype assignment.

@@ -93,4 +93,10 @@ ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardO
   return out;
 }
 
+Predictor InferenceSession::predictor(const LinearHead& few_shot) const {
+  std::vector<std::string> labels;
+  for (std::int64_t i = 0; i < model().num_labels(); ++i) labels.push_back(model().config().label(i));
+  return Predictor(std::move(labels), static_cast<int>(model().num_prototypes()), few_shot);
+}
+
 }  // namespace msnlens

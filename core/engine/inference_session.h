@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/predictions.h"
 #include "engine/model_loader.h"
 #include "engine/precision_choice.h"
 #include "imaging/rgb_image.h"
@@ -41,6 +42,9 @@ class InferenceSession {
   // What runs the encoder layers: "oneDNN fused (brg:avx512_core_bf16)", or "LibTorch", why
   // the fused kernels are not in use and, for float32, which OpenBLAS kernels it gets.
   std::string kernels() const;
+
+  // What ranks this model's read-outs: its classifier's labels, its prototypes, and `few_shot`.
+  Predictor predictor(const LinearHead& few_shot = {}) const;
 
   // [1, 3, H, W] float32 on the CPU.
   at::Tensor preprocess(const RgbImage& image) const { return msnlens::preprocess(image, preprocessor()); }

@@ -179,6 +179,9 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     auto session = std::make_unique<InferenceSession>(msnlens::load_model(path, config), so);
     const ViTMSNModel& model = session->model();
     const ViTMSNConfig& c = model.config();
+    const std::string classes = few_shot_classes_for(options.few_shot, path);
+    std::optional<FewShotClassifier> few_shot;
+    if (!classes.empty()) few_shot = FewShotClassifier::load_for(classes, c.hidden_size);
     ModelDescription d;
     d.path = path;
     d.format = session->loaded().summary.format;
@@ -217,9 +220,9 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     m.map_memo = {};
     m.overview_memo = {};
     m.distance_memo = {};
-    m.few_shot.reset();
-    m.few_shot_head = {};
-    m.few_shot_source.clear();
+    m.few_shot = std::move(few_shot);
+    m.few_shot_head = m.few_shot ? m.few_shot->linear_head() : LinearHead{};
+    m.few_shot_source = classes.empty() ? std::string() : std::filesystem::path(classes).filename().string();
     d.load_ms = ms_since(start);
     m.description = std::move(d);
     return m.description;
@@ -231,11 +234,6 @@ bool Workbench::has_model() const { return impl_->session != nullptr; }
 const ModelDescription& Workbench::model() const {
   impl_->require_model();
   return impl_->description;
-}
-
-std::string Workbench::shipped_few_shot(const std::string& model_path) {
-  const std::filesystem::path p = shipped_few_shot_path(model_path);
-  return std::filesystem::exists(p) ? p.string() : std::string();
 }
 
 void Workbench::add_image(ImageId id, RgbImage image) {
@@ -446,8 +444,7 @@ const LinearHead& Workbench::few_shot() const { return impl_->few_shot_head; }
 const std::string& Workbench::few_shot_source() const { return impl_->few_shot_source; }
 
 Predictor Workbench::predictor() const {
-  const ModelDescription& d = impl_->description;
-  return Predictor(d.labels, d.num_prototypes, impl_->few_shot_head);
+  return impl_->session ? impl_->session->predictor(impl_->few_shot_head) : Predictor();
 }
 
 std::size_t Workbench::device_bytes() const {

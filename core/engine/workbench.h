@@ -48,6 +48,10 @@ struct WorkbenchOptions {
   // app, which opens whatever its settings hold).
   bool precision_fallback = false;
   std::size_t state_budget_bytes = std::size_t{1} << 30;  // device memory for kept forward passes
+  // Few-shot classes to load with the model: this .fewshot file, or when empty the classes the
+  // model ships beside it (few_shot_classes_for, engine/few_shot.h), if any. Every front end
+  // follows this one rule; classes that do not fit the model fail the load, naming the file.
+  std::string few_shot;
 };
 
 // The precisions `device` ("auto", "cpu", "cuda") honours within the documented bounds, for a
@@ -61,15 +65,12 @@ class Workbench {
   Workbench(const Workbench&) = delete;
   Workbench& operator=(const Workbench&) = delete;
 
-  // Loads `path` (any format load_model() reads) onto the options' device. On failure the
-  // current model and every result stay. On success results of the previous model go (images
-  // stay), and few-shot classes shipped beside the model (classes.fewshot) replace the current.
+  // Loads `path` (any format load_model() reads) onto the options' device, with the few-shot
+  // classes options.few_shot names. On failure the current model, classes and every result
+  // stay. On success results of the previous model go (images stay).
   const ModelDescription& load_model(const std::string& path, const WorkbenchOptions& options = {});
   bool has_model() const;
   const ModelDescription& model() const;
-  // The few-shot classes a model ships beside it (<folder>/classes.fewshot or
-  // <checkpoint>.fewshot); empty when there are none.
-  static std::string shipped_few_shot(const std::string& model_path);
 
   void add_image(ImageId id, RgbImage image);
   // Pixel values already preprocessed ([3, height, width] float32, channel-major), as the

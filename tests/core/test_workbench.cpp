@@ -312,3 +312,44 @@ TEST(Workbench, RefusalsNameTheProblemAndKeepTheState) {
 }
 
 }  // namespace
+
+// The one rule every front end follows for few-shot classes: those given, else those the model
+// ships beside it; classes made for another model fail the load by name and change nothing.
+TEST(Workbench, LoadsTheClassesAModelShipsOrThoseGiven) {
+  namespace fs = std::filesystem;
+  const fs::path folder = fs::temp_directory_path() / "msnlens-shipped-classes";
+  fs::create_directories(folder);
+  for (const auto& file : fs::directory_iterator(data_path("models/tiny224-cls"))) fs::copy_file(file.path(), folder / file.path().filename(), fs::copy_options::overwrite_existing);
+  WorkbenchOptions options;
+  options.device = "cpu";
+  options.precision = "fp32";
+  {
+    Workbench fit;
+    fit.load_model(folder.string(), options);
+    fit.add_image(1, synthetic_image(64, 64, 0));
+    fit.add_image(2, synthetic_image(64, 64, 1));
+    EXPECT_TRUE(fit.few_shot().empty());  // none shipped yet
+    EXPECT_EQ(fit.fit_few_shot({"disc left", "disc right"}, {{1}, {2}}), 2);
+    fit.save_few_shot((folder / "classes.fewshot").string());
+  }
+  Workbench bench;
+  bench.load_model(folder.string(), options);
+  EXPECT_EQ(bench.few_shot_source(), "classes.fewshot");
+  EXPECT_TRUE(bench.predictor().offers(PredictionSource::FewShot));
+  EXPECT_EQ(bench.predictor().label(PredictionSource::FewShot, 1), "disc right");
+  // The bundled model's classes take 192-dimensional embeddings: refused, naming the file.
+  options.few_shot = data_path("../../resources/models/msn-fmnist/classes.fewshot").string();
+  std::string message;
+  try {
+    bench.load_model(folder.string(), options);
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("msn-fmnist/classes.fewshot"), std::string::npos) << message;
+  EXPECT_NE(message.find("192"), std::string::npos) << message;
+  EXPECT_EQ(bench.few_shot_source(), "classes.fewshot");  // the classes and model loaded before stay
+  EXPECT_EQ(bench.predictor().label(PredictionSource::FewShot, 0), "disc left");
+  std::error_code ec;
+  for (const auto& file : fs::directory_iterator(folder)) fs::remove(file.path(), ec);
+  fs::remove(folder, ec);
+}
