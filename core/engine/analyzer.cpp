@@ -6,174 +6,12 @@
 #include <cstring>
 #include <limits>
 
-#include "checkpoint/safetensors.h"
 #include "common/error.h"
+#include "engine/forward_io.h"
 #include "engine/map_ops.h"
 #include "imaging/patch_fill.h"
 
 namespace msnlens {
-
-std::vector<float> host_vector(const at::Tensor& t) {
-  const at::Tensor c = t.to(at::kCPU, at::kFloat).contiguous();
-  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
-}
-
-// Max and min go head by head: LibTorch's reduction over the outer dimension is several times
-// slower than elementwise passes.
-at::Tensor fuse(const at::Tensor& per_head, HeadFusion fusion, int head) {
-  const std::int64_t heads = per_head.size(0);
-  switch (fusion) {
-    case HeadFusion::Single: return per_head[std::clamp<std::int64_t>(head, 0, heads - 1)];
-    case HeadFusion::Mean: return per_head.sum(0).div_(static_cast<double>(heads));
-    case HeadFusion::Max:
-    case HeadFusion::Min: {
-      at::Tensor out = per_head[0].clone();
-      for (std::int64_t h = 1; h < heads; ++h)
-        fusion == HeadFusion::Max ? at::maximum_out(out, out, per_head[h]) : at::minimum_out(out, out, per_head[h]);
-      return out;
-    }
-  }
-  return per_head.mean(0);
-}
-
-namespace {
-
-// The k-th smallest (1-based) of n non-negative floats, and how many are smaller: radix
-// selection on the bit patterns (which order like non-negative values), two histogram passes
-// instead of LibTorch's single-threaded quickselect (0.5 s on one ViT-B/4 map).
-std::pair<float, std::size_t> kth_smallest_nonnegative(const float* v, std::size_t n, std::size_t k) {
-  std::vector<std::size_t> hist(std::size_t{1} << 16);
-  auto bits = [](float f) {
-    std::uint32_t b;
-    std::memcpy(&b, &f, sizeof b);
-    return b;
-  };
-  auto pick = [&](std::size_t& rank, std::size_t& below) {  // the bin holding the rank-th value
-    std::size_t bin = 0;
-    while (hist[bin] < rank) rank -= hist[bin], below += hist[bin], ++bin;
-    return static_cast<std::uint32_t>(bin);
-  };
-  for (std::size_t i = 0; i < n; ++i) ++hist[bits(v[i]) >> 16];
-  std::size_t rank = k, below = 0;
-  const std::uint32_t high = pick(rank, below);
-  std::fill(hist.begin(), hist.end(), 0);
-  for (std::size_t i = 0; i < n; ++i)
-    if (const std::uint32_t b = bits(v[i]); b >> 16 == high) ++hist[b & 0xFFFF];
-  const std::uint32_t low = pick(rank, below);
-  const std::uint32_t pattern = high << 16 | low;
-  float value;
-  std::memcpy(&value, &pattern, sizeof value);
-  return {value, below};
-}
-
-}  // namespace
-
-namespace {
-
-std::int64_t discarded(std::int64_t n, float ratio) {
-  return static_cast<std::int64_t>(static_cast<double>(n) * std::clamp(ratio, 0.0f, 1.0f));
-}
-
-}  // namespace
-
-void discard_lowest(at::Tensor& fused, float ratio) {
-  if (!fused.is_cpu()) return discard_lowest_by_sort(fused, ratio);
-  at::Tensor flat = fused.view({-1});
-  const std::int64_t drop = discarded(flat.numel(), ratio);
-  if (drop <= 0) return;
-  float* v = flat.data_ptr<float>();
-  const auto n = static_cast<std::size_t>(flat.numel());
-  const auto [threshold, below] = kth_smallest_nonnegative(v, n, static_cast<std::size_t>(drop));
-  std::size_t tied = static_cast<std::size_t>(drop) - below;  // of the values equal to the threshold
-  const float keep = v[0];
-  for (std::size_t i = 0; i < n; ++i) {
-    if (v[i] < threshold) v[i] = 0.0f;
-    else if (v[i] == threshold && tied > 0) v[i] = 0.0f, --tied;
-  }
-  v[0] = keep;
-}
-
-void discard_lowest_by_sort(at::Tensor& fused, float ratio) {
-  at::Tensor flat = fused.view({-1});
-  const std::int64_t drop = discarded(flat.numel(), ratio);
-  if (drop <= 0) return;
-  // A stable ascending order lists the values below the threshold, then the tied ones by index:
-  // its first `drop` entries are exactly what the radix select zeroes.
-  const at::Tensor order = std::get<1>(flat.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
-  const at::Tensor first = flat.slice(0, 0, 1).clone();
-  flat.index_fill_(0, order.slice(0, 0, drop), 0.0);
-  flat.slice(0, 0, 1).copy_(first);
-}
-
-namespace {
-
-// Every row of CLS embeddings [N, D] and of the heads' outputs on them, one host copy each.
-std::vector<Readout> readout_rows(const HeadOutputs& heads, const at::Tensor& cls) {
-  const std::int64_t n = cls.size(0);
-  auto rows = [n](const at::Tensor& t) {
-    std::vector<std::vector<float>> out(static_cast<std::size_t>(n));
-    if (!t.defined()) return out;
-    const std::vector<float> all = host_vector(t);
-    const auto width = static_cast<std::size_t>(t.size(1));
-    for (std::size_t i = 0; i < out.size(); ++i) out[i].assign(all.begin() + static_cast<std::ptrdiff_t>(i * width),
-                                                               all.begin() + static_cast<std::ptrdiff_t>((i + 1) * width));
-    return out;
-  };
-  const auto c = rows(cls);
-  const auto p = rows(heads.logits.defined() ? at::softmax(heads.logits.to(at::kDouble), -1) : at::Tensor());
-  const auto q = rows(heads.prototype_probs);
-  std::vector<Readout> out(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = {c[i], p[i], q[i]};
-  return out;
-}
-
-}  // namespace
-
-std::vector<Readout> readouts(const ModelOutput& out) {
-  c10::InferenceMode guard;
-  return readout_rows({out.logits, out.projection, out.prototype_probs, {}}, out.cls_embedding());
-}
-
-void write_forward_tensors(const InferenceSession& session, const at::Tensor& pixel_values, const ForwardOptions& options,
-                           const std::filesystem::path& path) {
-  c10::InferenceMode guard;
-  ForwardOptions o = options;
-  o.output_attentions = false;
-  o.output_hidden_states = true;
-  const ModelOutput out = session.forward(pixel_values, o);
-  const ViTMSNModel& model = session.model();
-  const ForwardOptions prepared = model.prepare(pixel_values, options);  // head_mask as [layers, heads]
-  const std::int64_t b = out.last_hidden_state.size(0), t = out.last_hidden_state.size(1);
-  const std::int64_t heads = model.config().num_attention_heads;
-  std::vector<std::pair<std::string, at::Tensor>> head_tensors;
-  for (const auto& [name, tensor] : {std::pair{"logits", out.logits}, std::pair{"projection", out.projection},
-                                     std::pair{"prototype_probs", out.prototype_probs}})
-    if (tensor.defined()) head_tensors.emplace_back(name, tensor);
-  std::vector<SafetensorsWriter::Entry> entries = {{"pixel_values", at::kFloat, pixel_values.sizes().vec()},
-                                                   {"last_hidden_state", at::kFloat, out.last_hidden_state.sizes().vec()}};
-  for (std::size_t i = 0; i < out.hidden_states.size(); ++i)
-    entries.push_back({"hidden_states." + std::to_string(i), at::kFloat, out.hidden_states[i].sizes().vec()});
-  for (std::size_t i = 0; i < model.num_layers(); ++i) entries.push_back({"attentions." + std::to_string(i), at::kFloat, {b, heads, t, t}});
-  for (const auto& [name, tensor] : head_tensors) entries.push_back({name, at::kFloat, tensor.sizes().vec()});
-  SafetensorsWriter writer(path, entries, {{"producer", "msnlens"}});
-  writer.write(pixel_values.to(at::kFloat));
-  writer.write(out.last_hidden_state);
-  for (const at::Tensor& h : out.hidden_states) writer.write(h);
-  for (std::size_t l = 0; l < model.num_layers(); ++l) {
-    at::Tensor probs = model.layer_attention(l, out.hidden_states[l]).probs(0, t);
-    if (prepared.head_mask.defined()) probs = probs * prepared.head_mask[static_cast<std::int64_t>(l)].view({1, -1, 1, 1});
-    writer.write(probs);
-  }
-  for (const auto& [name, tensor] : head_tensors) writer.write(tensor);
-  writer.finish();
-}
-
-PreparedImage prepare_image(const RgbImage& image, const PreprocessorConfig& config) {
-  PreparedImage p;
-  p.resized = resize_for_model(image, config);
-  p.pixels = to_pixel_values(p.resized, config);
-  return p;
-}
 
 std::size_t ForwardState::device_bytes() const {
   std::size_t n = 0;
@@ -277,12 +115,6 @@ at::Tensor Analyzer::rollout_row(const ForwardState& state, HeadFusion fusion, f
     }
     return normalized_with_identity(fused, discard_ratio);
   });
-}
-
-at::Tensor normalized_with_identity(at::Tensor& fused, float discard_ratio) {
-  discard_lowest(fused, discard_ratio);
-  fused.diagonal().add_(1.0);  // the residual path: (A + I), rows renormalised
-  return fused.div_(fused.sum(-1, /*keepdim=*/true));
 }
 
 std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,

@@ -29,27 +29,10 @@
 
 #include "analysis/linear_head.h"
 #include "analysis/views.h"
+#include "engine/forward_io.h"
 #include "engine/inference_session.h"
 
 namespace msnlens {
-
-// An image ready for the model: the resized RGB grid (pixel-fill masking edits it) and its
-// normalised pixel values.
-struct PreparedImage {
-  RgbImage resized;
-  at::Tensor pixels;  // [1, 3, H, W] float32 on the CPU
-};
-PreparedImage prepare_image(const RgbImage& image, const PreprocessorConfig& config);
-
-// What the heads make of each batch row's CLS token, as every view shows it.
-std::vector<Readout> readouts(const ModelOutput& out);
-
-// Every output of one forward pass, float32, streamed to a safetensors file: pixel_values,
-// last_hidden_state, hidden_states.{i}, attentions.{i} (one layer's maps at a time, recomputed
-// from its input, so no more than one layer's maps are ever held), then logits, projection
-// and prototype_probs where the model has them.
-void write_forward_tensors(const InferenceSession& session, const at::Tensor& pixel_values, const ForwardOptions& options,
-                           const std::filesystem::path& path);
 
 // One forward pass of one image under one mask, kept on the session's device.
 class ForwardState {

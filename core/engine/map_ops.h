@@ -1,5 +1,6 @@
 #pragma once
-// Tensor steps the analyzer's maps share (engine/analyzer.cpp, engine/explanations.cpp).
+// Tensor steps the analyzer's maps share (engine/analyzer.cpp, engine/explanations.cpp), with
+// their bodies in map_ops.cpp.
 
 #include <ATen/ATen.h>
 
