@@ -24,9 +24,9 @@ inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, cons
 #else
   // Query blocks of at most ~4M scores each: long sequences (ViT-B/4 has 3137 tokens, 118M
   // scores per layer) then never hold a layer's whole T x T x heads probabilities at once.
-  constexpr std::int64_t kBlockScores = std::int64_t{1} << 22;
+  constexpr std::int64_t kScoresPerBlock = std::int64_t{1} << 22;
   const std::int64_t t = q.size(-2), per_query = q.numel() / q.size(-1) / t * k.size(-2);
-  const std::int64_t block = std::max<std::int64_t>(1, kBlockScores / std::max<std::int64_t>(1, per_query));
+  const std::int64_t block = std::max<std::int64_t>(1, kScoresPerBlock / std::max<std::int64_t>(1, per_query));
   // k^T and v laid out once, not once per block (q, k, v are strided views of the fused QKV);
   // the scale goes on k^T, the smaller operand for a whole sequence.
   const at::Tensor kt = (k.transpose(-2, -1) * attention_scale(q.size(-1))).contiguous(), vc = v.contiguous();

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "engine/explanations.h"
 #include "engine/forward_io.h"
 #include "engine/map_ops.h"
 #include "imaging/patch_fill.h"
@@ -91,21 +92,11 @@ std::vector<float> Analyzer::on_patches(const ForwardState& state, const at::Ten
   return out;
 }
 
-at::Tensor Analyzer::chain_row(const ForwardState& state, std::int64_t query,
-                               const std::function<at::Tensor(std::size_t)>& layer_matrix) const {
-  // We want one row of M_L ⋯ M_1: v = e_q, then v ← v M_l from the last layer down, one
-  // layer's T x T matrix at a time.
-  at::Tensor v = at::zeros({1, state.tokens()}, state.hidden_.front().options().dtype(at::kFloat));
-  v[0][query] = 1.0;
-  for (std::size_t l = session_.model().num_layers(); l-- > 0;) v = at::matmul(v, layer_matrix(l));
-  return v[0];
-}
-
 at::Tensor Analyzer::rollout_row(const ForwardState& state, HeadFusion fusion, float discard_ratio, std::int64_t query) const {
   const ViTMSNModel& model = session_.model();
   const std::int64_t t = state.tokens();
   if (fusion == HeadFusion::Single) fusion = HeadFusion::Mean;
-  return chain_row(state, query, [&](std::size_t l) {
+  return chain_row(state, model.num_layers(), query, [&](std::size_t l) {
     const LayerAttention attention = model.layer_attention(l, state.hidden_[l]);
     const std::int64_t block = std::max<std::int64_t>(1, kBlockScores / (attention.heads() * t));
     at::Tensor fused = at::empty({t, t}, state.hidden_[l].options().dtype(at::kFloat));
@@ -123,7 +114,8 @@ std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec&
   using Source = MapSpec::Source;
   const int layers = static_cast<int>(session_.model().num_layers());
   switch (spec.source) {
-    case Source::Occlusion: return occlusion_map(state, spec.target, few_shot, progress);
+    case Source::Occlusion:
+      return tokens_to_patches(occlusion_row(session_.model(), state, spec.target, few_shot, progress), state.token_patch(), num_patches(), kNaN);
     case Source::Pca: return pca_map(state, {&state});
     case Source::TokenNorm: {
       const at::Tensor& x = state.hidden_[static_cast<std::size_t>(resolve_layer(spec.layer, layers)) + 1];
@@ -136,7 +128,7 @@ std::vector<float> Analyzer::patch_map(const ForwardState& state, const MapSpec&
   switch (spec.source) {
     case Source::Rollout: return on_patches(state, rollout_row(state, spec.fusion, spec.discard_ratio, query));
     case Source::GradRollout:
-    case Source::Chefer: return on_patches(state, gradient_row(state, spec, few_shot, query));
+    case Source::Chefer: return on_patches(state, gradient_row(session_.model(), state, spec, few_shot, query));
     case Source::Similarity: {
       const at::Tensor z = session_.model().final_norm(state.hidden_.back())[0];
       const at::Tensor unit = l2_normalize(z);
@@ -185,5 +177,11 @@ std::vector<Readout> Analyzer::lens(const ForwardState& state) const {
   const at::Tensor normed = model.final_norm(at::cat(cls));
   return readout_rows(model.heads(normed), normed);
 }
+
+std::vector<float> Analyzer::pca_map(const ForwardState& state, const std::vector<const ForwardState*>& fit) const {
+  return on_patches(state, pca_scores(session_.model(), state, fit), static_cast<int>(kPcaComponents));
+}
+
+std::vector<float> Analyzer::attention_distance(const ForwardState& state) const { return msnlens::attention_distance(session_.model(), state); }
 
 }  // namespace msnlens

@@ -38,6 +38,9 @@ namespace msnlens {
 class ForwardState {
  public:
   const Readout& readout() const { return readout_; }
+  // Layer l's input, [1, T, D] on the device (l = 0: the embeddings); output(): the last layer's.
+  const at::Tensor& layer_input(std::size_t l) const { return hidden_[l]; }
+  const at::Tensor& output() const { return hidden_.back(); }
   const std::vector<int>& token_patch() const { return token_patch_; }
   std::int64_t tokens() const { return hidden_.front().size(1); }
   std::size_t device_bytes() const;
@@ -48,9 +51,6 @@ class ForwardState {
   Readout readout_;
   std::vector<int> token_patch_;
 };
-
-// Device memory the gradient methods may take for their attention maps and gradients.
-constexpr std::size_t kGradientBudget = std::size_t{4} << 30;
 
 class Analyzer {
  public:
@@ -92,20 +92,8 @@ class Analyzer {
   static std::int64_t query_token(const ForwardState& state, int query_patch);
   // [heads, T] on the device: the query's attention in `layer`.
   at::Tensor query_rows(const ForwardState& state, std::size_t layer, std::int64_t query) const;
-  // Row `query` of M_L ⋯ M_1 ([T] on the device), M_l = layer_matrix(l) [T, T], from the last
-  // layer down as row-vector products.
-  at::Tensor chain_row(const ForwardState& state, std::int64_t query,
-                       const std::function<at::Tensor(std::size_t)>& layer_matrix) const;
   // [T] on the device: Abnar & Zuidema's rollout, row `query`.
   at::Tensor rollout_row(const ForwardState& state, HeadFusion fusion, float discard_ratio, std::int64_t query) const;
-  // [T] on the device: grad-rollout or Chefer's relevance, row `query`.
-  at::Tensor gradient_row(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,
-                          std::int64_t query) const;
-  // [B] target scores of final-LayerNorm CLS embeddings [B, D]; Error when the model or the
-  // classes cannot score the target.
-  at::Tensor target_scores(const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) const;
-  std::vector<float> occlusion_map(const ForwardState& state, const ExplainTarget& target, const LinearHead& few_shot,
-                                   const Progress& progress) const;
   std::vector<float> on_patches(const ForwardState& state, const at::Tensor& token_values, int channels = 1) const;
 
   const InferenceSession& session_;

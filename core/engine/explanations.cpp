@@ -1,6 +1,4 @@
-// The analyzer's explanation maps beyond attention itself: gradient relevance (grad-rollout,
-// Chefer), occlusion by token dropping, principal components, attention distance. Definitions
-// in engine/analyzer.h.
+#include "engine/explanations.h"
 
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -9,7 +7,6 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "engine/analyzer.h"
 #include "engine/few_shot.h"
 #include "engine/map_ops.h"
 
@@ -34,8 +31,7 @@ const char* source_name(PredictionSource s) {
 
 }  // namespace
 
-at::Tensor Analyzer::target_scores(const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) const {
-  const ViTMSNModel& model = session_.model();
+at::Tensor target_scores(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) {
   auto check_index = [&](std::int64_t count) {
     if (target.index < 0 || target.index >= count)
       fail("target", std::string(source_name(target.source)) + " " + std::to_string(target.index) + " is outside 0.." +
@@ -63,9 +59,8 @@ at::Tensor Analyzer::target_scores(const at::Tensor& cls, const ExplainTarget& t
   fail("target", "this map explains a score: pick a classifier label, a few-shot class or a prototype");
 }
 
-at::Tensor Analyzer::gradient_row(const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,
-                                  std::int64_t query) const {
-  const ViTMSNModel& model = session_.model();
+at::Tensor gradient_row(const ViTMSNModel& model, const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,
+                        std::int64_t query) {
   const std::int64_t t = state.tokens(), heads = model.config().num_attention_heads;
   // Each layer keeps its float32 maps, their GEMM-dtype copy and their gradient.
   const double need = 3.0 * 4.0 * static_cast<double>(model.num_layers()) * static_cast<double>(heads * t * t);
@@ -79,18 +74,18 @@ at::Tensor Analyzer::gradient_row(const ForwardState& state, const MapSpec& spec
     // Autograd from the view's embeddings; the weights stay constants.
     c10::InferenceMode no_inference(false);
     at::AutoGradMode grad_mode(true);
-    const at::Tensor x = state.hidden_.front().clone().requires_grad_(true);
+    const at::Tensor x = state.layer_input(0).clone().requires_grad_(true);
     ForwardOptions o;
     o.output_attentions = true;
     o.output_hidden_states = false;
     const ModelOutput out = model.encode(x, o);
-    const at::Tensor y = target_scores(out.cls_embedding(), spec.target, few_shot).sum();
+    const at::Tensor y = target_scores(model, out.cls_embedding(), spec.target, few_shot).sum();
     grads = torch::autograd::grad({y}, out.attentions, {}, /*retain_graph=*/false, /*create_graph=*/false,
                                   /*allow_unused=*/true);
     for (const at::Tensor& a : out.attentions) probs.push_back(a.detach());
   }
   const bool chefer = spec.source == MapSpec::Source::Chefer;
-  return chain_row(state, query, [&](std::size_t l) {
+  return chain_row(state, model.num_layers(), query, [&](std::size_t l) {
     const at::Tensor a = probs[l][0];
     const at::Tensor g = grads[l].defined() ? grads[l][0].to(at::kFloat) : at::zeros_like(a);
     if (chefer) {
@@ -103,20 +98,19 @@ at::Tensor Analyzer::gradient_row(const ForwardState& state, const MapSpec& spec
   });
 }
 
-std::vector<float> Analyzer::occlusion_map(const ForwardState& state, const ExplainTarget& target,
-                                           const LinearHead& few_shot, const Progress& progress) const {
-  const ViTMSNModel& model = session_.model();
-  const at::Tensor& x = state.hidden_.front();  // [1, T, D]: the view's embeddings
+std::vector<float> occlusion_row(const ViTMSNModel& model, const ForwardState& state, const ExplainTarget& target,
+                                 const LinearHead& few_shot, const Progress& progress) {
+  const at::Tensor& x = state.layer_input(0);  // [1, T, D]: the view's embeddings
   const std::int64_t t = x.size(1), d = x.size(2);
   ForwardOptions o;
   o.output_attentions = false;
   o.output_hidden_states = false;
-  const at::Tensor reference = l2_normalize(model.final_norm(state.hidden_.back().select(1, 0)));
+  const at::Tensor reference = l2_normalize(model.final_norm(state.output().select(1, 0)));
   auto scores = [&](const at::Tensor& embeddings) {
     const at::Tensor cls = model.encode(embeddings, o).cls_embedding();
     // Without a target: cos − 1 = −½‖â − b̂‖², which float32 resolves where 1 − cos is lost.
     if (target.source == PredictionSource::None) return (l2_normalize(cls) - reference).pow(2).sum(-1).mul(-0.5);
-    return target_scores(cls, target, few_shot);
+    return target_scores(model, cls, target, few_shot);
   };
   const double base = scores(x).item<double>();
   // Row r of a batch drops token `first + r`: kept token j is j, or j + 1 from that token on.
@@ -133,15 +127,13 @@ std::vector<float> Analyzer::occlusion_map(const ForwardState& state, const Expl
     for (std::int64_t r = 0; r < rows; ++r) values[static_cast<std::size_t>(first + r)] = static_cast<float>(base - y[static_cast<std::size_t>(r)]);
     if (progress && !progress(static_cast<int>(first + rows - 1), static_cast<int>(patches))) break;
   }
-  return tokens_to_patches(values, state.token_patch(), num_patches(), kNaN);
+  return values;
 }
 
-std::vector<float> Analyzer::pca_map(const ForwardState& state, const std::vector<const ForwardState*>& fit) const {
-  constexpr std::int64_t kComponents = 3;
+at::Tensor pca_scores(const ViTMSNModel& model, const ForwardState& state, const std::vector<const ForwardState*>& fit) {
+  constexpr std::int64_t kComponents = kPcaComponents;
   c10::InferenceMode guard;
-  auto patch_tokens = [&](const ForwardState& s) {
-    return session_.model().final_norm(s.hidden_.back())[0].slice(0, 1).to(at::kCPU, at::kDouble);
-  };
+  auto patch_tokens = [&](const ForwardState& s) { return model.final_norm(s.output())[0].slice(0, 1).to(at::kCPU, at::kDouble); };
   std::vector<at::Tensor> fitted;
   for (const ForwardState* s : fit) fitted.push_back(patch_tokens(*s));
   const at::Tensor x = fitted.empty() ? patch_tokens(state) : at::cat(fitted);
@@ -163,13 +155,11 @@ std::vector<float> Analyzer::pca_map(const ForwardState& state, const std::vecto
     sign.masked_fill_(sign.eq(0), 1.0);
     scores.slice(1, 0, k).copy_(at::matmul(z - mean, directions) * sign);
   }
-  const at::Tensor tokens = at::cat({at::zeros({1, kComponents}, scores.options()), scores});  // CLS row unused
-  return on_patches(state, tokens, static_cast<int>(kComponents));
+  return at::cat({at::zeros({1, kComponents}, scores.options()), scores});  // CLS row unused
 }
 
-std::vector<float> Analyzer::attention_distance(const ForwardState& state) const {
+std::vector<float> attention_distance(const ViTMSNModel& model, const ForwardState& state) {
   c10::InferenceMode guard;
-  const ViTMSNModel& model = session_.model();
   const ViTMSNConfig& c = model.config();
   const std::int64_t t = state.tokens(), n = t - 1, heads = c.num_attention_heads;
   std::vector<float> out;
@@ -177,11 +167,11 @@ std::vector<float> Analyzer::attention_distance(const ForwardState& state) const
   std::vector<float> centres;
   const auto cols = static_cast<int>(c.grid_size());
   for (const int p : state.token_patch()) centres.push_back(static_cast<float>(p / cols)), centres.push_back(static_cast<float>(p % cols));
-  const at::Tensor grid = at::tensor(centres).view({n, 2}).to(state.hidden_.front().device());
+  const at::Tensor grid = at::tensor(centres).view({n, 2}).to(state.layer_input(0).device());
   const at::Tensor pixels = at::cdist(grid, grid) * static_cast<double>(c.patch_size);  // [n, n]
   const std::int64_t block = std::max<std::int64_t>(1, kBlockScores / (heads * t));
   for (std::size_t l = 0; l < model.num_layers(); ++l) {
-    const LayerAttention attention = model.layer_attention(l, state.hidden_[l]);
+    const LayerAttention attention = model.layer_attention(l, state.layer_input(l));
     at::Tensor total = at::zeros({heads}, pixels.options());
     for (std::int64_t start = 1; start < t; start += block) {
       const std::int64_t end = std::min(t, start + block);

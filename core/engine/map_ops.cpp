@@ -1,5 +1,7 @@
 #include "engine/map_ops.h"
 
+#include "engine/analyzer.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -101,6 +103,15 @@ at::Tensor normalized_with_identity(at::Tensor& fused, float discard_ratio) {
   discard_lowest(fused, discard_ratio);
   fused.diagonal().add_(1.0);  // the residual path: (A + I), rows renormalised
   return fused.div_(fused.sum(-1, /*keepdim=*/true));
+}
+
+at::Tensor chain_row(const ForwardState& state, std::size_t layers, std::int64_t query,
+                     const std::function<at::Tensor(std::size_t)>& layer_matrix) {
+  // One row of M_{L-1} ⋯ M_0: v = e_q, then v ← v M_l from the last layer down.
+  at::Tensor v = at::zeros({1, state.tokens()}, state.layer_input(0).options().dtype(at::kFloat));
+  v[0][query] = 1.0;
+  for (std::size_t l = layers; l-- > 0;) v = at::matmul(v, layer_matrix(l));
+  return v[0];
 }
 
 }  // namespace msnlens
