@@ -93,6 +93,7 @@ void InferenceWorker::loadModel(const QString& path, const QString& device, cons
   const Busy busy(this);
   try {
     bench_->load_model(path.toStdString(), options_for(device, precision, fused_cpu_));
+    bench_->apply_cpu_threads();  // the pools for the model the window runs (not the comparison's)
     model_path_ = path;
     Q_EMIT modelLoaded(to_model_info(*bench_, demo));
   } catch (const std::exception& e) {

@@ -88,7 +88,8 @@ SessionOptions session_options(const Case& c, const std::string& device) {
 Result run_case(const Case& c, const InferenceSession& session, const Inputs& in, int warmup, int iters, at::Tensor& last_hidden) {
   // Sessions of other precisions and kernels ran in between: give the cores back to this one's pools.
   const bool cpu = !session.device().is_cuda();
-  const CpuThreads threads = cpu ? configure_cpu_threads(c.precision, session.model().fused_cpu() != nullptr) : CpuThreads{};
+  const CpuThreads threads = cpu ? session.cpu_threads() : CpuThreads{};
+  if (cpu) apply_cpu_threads(threads);
   ForwardOptions options;
   options.output_attentions = c.attentions;
   options.output_hidden_states = false;

@@ -17,6 +17,7 @@ using front_end::ms_since;
 // One model's batch-1 forward with attention maps (or as the app runs it), per operator.
 void print_profile(const BenchModel& m, const std::string& device, Precision precision, int warmup, int iters, bool maps) {
   const InferenceSession session(m.loaded, {device, precision, false});
+  apply_cpu_threads(session.cpu_threads());
   const ViTMSNConfig& config = session.model().config();
   const at::Tensor pixels = at::randn({1, config.num_channels, config.image_size, config.image_size});
   // By default the forward the app's views run: no maps (recomputed per view), hidden states kept.
@@ -63,6 +64,7 @@ int run_explain(const Options& o, const std::vector<BenchModel>& models) {
       {"pca", Source::Pca}};
   for (const BenchModel& m : models) {
     const InferenceSession session(m.loaded, {device, precision});
+    apply_cpu_threads(session.cpu_threads());
     const Analyzer analyzer(session);
     const PreparedImage image = prepare_image(flow_image(), session.preprocessor());
     const ViTMSNConfig& c = session.model().config();

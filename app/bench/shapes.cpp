@@ -22,6 +22,7 @@ int run_flow(const Options& o) {
   options.cuda_graphs = o.graphs == "on";
   const auto t0 = Clock::now();
   const ModelDescription& d = bench.load_model(o.flow_model, options);
+  bench.apply_cpu_threads();
   const double load_ms = ms_since(t0);
   bench.add_image(1, flow_image());
   MapRequest request;  // the Attention tab, as the app opens

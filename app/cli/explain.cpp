@@ -199,6 +199,7 @@ int run_explain(const ExplainArgs& a) {
   WorkbenchOptions options = front_end::workbench_options(a.device, a.precision, a.config);
   options.few_shot = a.few_shot;
   const ModelDescription& d = bench.load_model(a.model, options);
+  bench.apply_cpu_threads();
   const Predictor predictor = bench.predictor();
   MapRequest request;
   request.map = map_spec(a, d);

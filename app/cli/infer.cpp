@@ -73,6 +73,7 @@ Inference infer_image(const InferArgs& a) {
   options.fused_cpu = a.kernels == "fused";
   options.few_shot = a.few_shot;
   const ModelDescription& d = bench.load_model(a.model, options);
+  bench.apply_cpu_threads();
   r.few_shot_file = few_shot_classes_for(a.few_shot, a.model);
   r.load_ms = d.load_ms;
   const auto t1 = Clock::now();
@@ -112,6 +113,7 @@ Inference infer_tensors(const InferArgs& a) {
   SessionOptions session_options{a.device, parse_precision_option(a.precision)};
   session_options.fused_cpu = a.kernels == "fused";
   const InferenceSession session(front_end::load_model(a.model, a.config), session_options);
+  apply_cpu_threads(session.cpu_threads());
   r.load_ms = ms_since(t0);
   ForwardOptions options;
   options.interpolate_pos_encoding = a.interpolate;

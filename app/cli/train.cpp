@@ -47,7 +47,9 @@ FeatureExtractor feature_extractor(const FewShotArgs& a, const LabelledImages& t
     loaded.model = std::make_shared<ViTMSNModel>(config, random_weights(config, 0), "random init");
     loaded.summary.layout = "random initialisation";
   }
-  return FeatureExtractor(std::make_shared<const InferenceSession>(std::move(loaded), SessionOptions{a.device, parse_precision_option(a.precision)}));
+  auto session = std::make_shared<const InferenceSession>(std::move(loaded), SessionOptions{a.device, parse_precision_option(a.precision)});
+  apply_cpu_threads(session->cpu_threads());
+  return FeatureExtractor(std::move(session));
 }
 
 }  // namespace

@@ -55,13 +55,17 @@ void keep_freed_memory() {
 #endif
 }
 
-CpuThreads configure_cpu_threads(Precision precision, bool fused) {
+void apply_cpu_threads(const CpuThreads& t) {
   keep_freed_memory();
-  const CpuThreads t = threads_for(precision, available_cores(), fused);
   at::set_num_threads(t.torch);
   // Looked up at run time: the BLAS behind LibTorch is whatever libblas.so.3 points to.
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(t.blas);
+}
+
+CpuThreads configure_cpu_threads(Precision precision, bool fused) {
+  const CpuThreads t = threads_for(precision, available_cores(), fused);
+  apply_cpu_threads(t);
   return t;
 }
 

@@ -19,7 +19,10 @@ struct CpuThreads {
 
 // fused: the fused oneDNN encoder runs the layers (float32 GEMMs then go to oneDNN too).
 CpuThreads threads_for(Precision precision, int cores, bool fused);
-// Applies threads_for(precision, physical cores, fused) to this process, and keep_freed_memory().
+// Sets this process's pools to `threads`, and keep_freed_memory(). Process-wide: front ends call
+// it for the model they run (InferenceSession::cpu_threads), sessions never do.
+void apply_cpu_threads(const CpuThreads& threads);
+// apply_cpu_threads(threads_for(precision, physical cores, fused)).
 CpuThreads configure_cpu_threads(Precision precision, bool fused);
 
 // glibc returns large blocks to the kernel on every free and maps fresh pages for the next

@@ -45,10 +45,7 @@ InferenceSession::InferenceSession(LoadedModel loaded, const SessionOptions& opt
   if (device.is_cuda()) {
     avoid_per_shape_attention_plans();
   } else {
-    // Threads first: the weight reorders of use_fused_cpu() run on the OpenMP pool.
-    configure_cpu_threads(precision, options.fused_cpu);
     unfused_reason_ = options.fused_cpu ? loaded_.model->use_fused_cpu() : "LibTorch kernels requested";
-    if (options.fused_cpu && !model().fused_cpu()) configure_cpu_threads(precision, false);
   }
 #ifdef MSNLENS_WITH_CUDA
   if (device.is_cuda() && options.cuda_graphs) graphs_ = std::make_unique<CudaGraphCache>(loaded_.model);
@@ -91,6 +88,11 @@ ModelOutput InferenceSession::run(const at::Tensor& pixel_values, const ForwardO
   ModelOutput out = forward(pixel_values, options);
   for_each_tensor(out, [](at::Tensor& t) { t = t.to(at::kCPU, at::kFloat); });
   return out;
+}
+
+CpuThreads InferenceSession::cpu_threads() const {
+  if (device().is_cuda()) return {};
+  return threads_for(precision(), available_cores(), model().fused_cpu() != nullptr);
 }
 
 Predictor InferenceSession::predictor(const LinearHead& few_shot) const {

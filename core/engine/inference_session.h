@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/predictions.h"
+#include "engine/cpu_threads.h"
 #include "engine/model_loader.h"
 #include "engine/precision_choice.h"
 #include "imaging/rgb_image.h"
@@ -42,6 +43,12 @@ class InferenceSession {
   // What runs the encoder layers: "oneDNN fused (brg:avx512_core_bf16)", or "LibTorch", why
   // the fused kernels are not in use and, for float32, which OpenBLAS kernels it gets.
   std::string kernels() const;
+
+  // The OpenMP and OpenBLAS widths this session's kernels want (its precision, fused or not),
+  // for the front end to apply (apply_cpu_threads) when this is the model it runs: constructing
+  // a session leaves the process's pools alone, so a second model (the app's comparison) does
+  // not re-width the first's.
+  CpuThreads cpu_threads() const;
 
   // What ranks this model's read-outs: its classifier's labels, its prototypes, and `few_shot`.
   Predictor predictor(const LinearHead& few_shot = {}) const;

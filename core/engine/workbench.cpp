@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine/analyzer.h"
+#include "engine/cpu_threads.h"
 #include "engine/few_shot.h"
 #include "engine/mask_sweep.h"
 
@@ -453,6 +454,10 @@ std::size_t Workbench::device_bytes() const {
     for (const Impl::View* v : {&im.unmasked, &im.masked})
       if (v->state) n += v->state->device_bytes();
   return n;
+}
+
+void Workbench::apply_cpu_threads() const {
+  if (impl_->session && !impl_->session->device().is_cuda()) msnlens::apply_cpu_threads(impl_->session->cpu_threads());
 }
 
 }  // namespace msnlens

@@ -117,6 +117,11 @@ class Workbench {
 
   std::size_t device_bytes() const;  // held by kept forward passes
 
+  // Sets this process's CPU thread pools for this workbench's model (InferenceSession::
+  // cpu_threads). Process-wide, so a front end calls it for the model it runs, after loading;
+  // loading never does (the app's comparison model leaves the first model's pools alone).
+  void apply_cpu_threads() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
