@@ -59,6 +59,15 @@ path after A_l). Maps are over all grid patches, NaN where the model saw no toke
   explain.pca [patches, 3]          final-LN patch tokens centred, scores on the top 3 covariance
                                     eigenvectors, signs so that Σ score³ > 0
   explain.distance [L, H]           mean over patch queries of Σ_patch keys A·|Δ(row, col)|·patch_size
+  explain.faithfulness.*            deletion and insertion curves of explain.rollout (ranked by its
+                                    float32 values, descending, ties to the lower patch) over the N
+                                    seen patches, S = 10: k_i = floor(i·N/S + 0.5); deletion[i] = p_t
+                                    with the first k_i dropped, insertion[i] = p_t with only them kept
+                                    (CLS alone at i = 0), p_t the target's softmax probability among
+                                    its source's classes. .fractions k_i/N; .deletion, .insertion;
+                                    .auc [deletion, insertion] by the trapezoid rule; .random_* the
+                                    same for FAITHFULNESS_ORDERS random orders (splitmix64 Fisher-Yates
+                                    from seed FAITHFULNESS_SEED + r), [orders, S + 1] and [orders, 2]
 """
 import argparse
 import collections
@@ -510,6 +519,76 @@ def target_score(ckpt, last, target, explain, inputs):
     raise SystemExit(f"explain: unknown target source {source!r}")
 
 
+def target_probability(ckpt, last, target, explain, inputs):
+    """p_t: the target's softmax probability among its source's classes, from the final-LN tokens."""
+    w, source, k = ckpt.w, target["source"], target["index"]
+    cls = last[0]
+    if source == "classifier":
+        logits = classifier(w, last.unsqueeze(0))[0]
+    elif source == "few_shot":
+        weight = inputs["inputs.few_shot_weight"].to(torch.float64)
+        centred = cls - cls.mean()
+        logits = weight @ (centred / torch.clamp(centred.norm(), min=1e-12)) / explain["temperature"]
+    elif source == "prototype":
+        z = projection_head(w, cls.unsqueeze(0))[0]
+        logits = cosine(z.unsqueeze(0), w["prototypes"]) / 0.1
+    else:
+        raise SystemExit(f"explain: unknown target source {source!r}")
+    return torch.softmax(logits, dim=-1)[k]
+
+
+FAITHFULNESS_STEPS, FAITHFULNESS_ORDERS, FAITHFULNESS_SEED = 10, 2, 0
+MASK64 = (1 << 64) - 1
+
+
+def random_order(n, seed):
+    """A permutation of 0..n-1: Fisher-Yates from the last position down, j = next() mod (i + 1),
+    next() being splitmix64 started at `seed` (the engine's random_order)."""
+    state = seed & MASK64
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & MASK64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        z ^= z >> 31
+        j = z % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def faithfulness(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, view, map_values):
+    """explain.faithfulness.* of `map_values` (a value per grid patch) over the view's patches."""
+    seen = view.token_patch
+    n, steps = len(seen), FAITHFULNESS_STEPS
+    ranked_values = map_values.to(torch.float32).tolist()
+    ranked = sorted(seen, key=lambda p: (math.isnan(ranked_values[p]), -ranked_values[p], p))
+    k = [math.floor(i * n / steps + 0.5) for i in range(steps + 1)]
+    fractions = [ki / n for ki in k]
+
+    def p_t(kept):
+        keep = torch.tensor([sorted(kept)], dtype=torch.int64).reshape(1, len(kept))
+        with torch.no_grad():
+            last, _, _ = vit_msn_model(ckpt.w, ckpt.config, pixels, bool_masked_pos, None, interpolate, keep)
+        return target_probability(ckpt, last[0], explain["target"], explain, inputs).item()
+
+    def curves(order):
+        deletion = [p_t(order[ki:]) for ki in k]
+        insertion = [p_t(order[:ki]) for ki in k]
+        auc = [sum((fractions[i] - fractions[i - 1]) * (c[i] + c[i - 1]) / 2 for i in range(1, len(k)))
+               for c in (deletion, insertion)]
+        return deletion, insertion, auc
+
+    deletion, insertion, auc = curves(ranked)
+    randoms = [curves([seen[i] for i in random_order(n, FAITHFULNESS_SEED + r)]) for r in range(FAITHFULNESS_ORDERS)]
+    t = lambda x: torch.tensor(x, dtype=torch.float64)
+    return {"explain.faithfulness.fractions": t(fractions), "explain.faithfulness.deletion": t(deletion),
+            "explain.faithfulness.insertion": t(insertion), "explain.faithfulness.auc": t(auc),
+            "explain.faithfulness.random_deletion": t([r[0] for r in randoms]),
+            "explain.faithfulness.random_insertion": t([r[1] for r in randoms]),
+            "explain.faithfulness.random_auc": t([r[2] for r in randoms])}
+
+
 def rollout(matrices):
     """R = Â_L ⋯ Â_1 with Â = (M + I), rows normalised to sum 1; matrices in forward order."""
     t = matrices[0].shape[-1]
@@ -599,6 +678,8 @@ def explanations(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, ke
     out["explain.token_norms.layer0"] = view.on_patches(view.hidden_states[1].detach()[1:].norm(dim=-1))
     out["explain.pca"] = view.on_patches(pca_scores(last[1:]))
     out["explain.distance"] = attention_distance(view, attentions)
+    if scored:
+        out.update(faithfulness(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, view, out["explain.rollout"]))
     return out
 
 

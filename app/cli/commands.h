@@ -60,6 +60,8 @@ struct ExplainArgs {
   int query = -1;       // patch index; -1: CLS
   float discard_ratio = 0.9f;
   bool pca_all = false;  // pca over --images: one fit on every image
+  std::string faithfulness;        // deletion / insertion curves to this JSON file
+  int steps = 10, random_orders = 8;
 };
 
 CLI::App* add_explain_command(CLI::App& app, ExplainArgs& args);

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 #include "analysis/predictions.h"
 #include "common/error.h"
+#include "common/json_file.h"
 #include "common/npy_file.h"
 #include "engine/workbench.h"
 #include "front_end.h"
@@ -89,6 +91,41 @@ ExplainTarget resolve_target(const std::string& text, const Predictor& p, const 
   } catch (const std::logic_error&) {
   }
   fail("--target", "\"" + key + "\" is neither a label nor an index 0.." + std::to_string(p.size(source) - 1));
+}
+
+// One view's curves, as `explain --faithfulness` writes them.
+nlohmann::json faithfulness_json(const Faithfulness& f, const Predictor& predictor, const std::string& name) {
+  nlohmann::json random_deletion = nlohmann::json::array(), random_insertion = nlohmann::json::array();
+  for (const FaithfulnessCurve& r : f.random) random_deletion.push_back(r.deletion_auc), random_insertion.push_back(r.insertion_auc);
+  return {{"input", name},
+          {"target", {{"source", f.target.source == PredictionSource::Classifier ? "classifier"
+                                 : f.target.source == PredictionSource::FewShot  ? "fewshot"
+                                                                                  : "prototype"},
+                      {"index", f.target.index},
+                      {"label", predictor.label(f.target.source, f.target.index)}}},
+          {"fractions", f.fractions},
+          {"deletion", f.map.deletion},
+          {"insertion", f.map.insertion},
+          {"deletion_auc", f.map.deletion_auc},
+          {"insertion_auc", f.map.insertion_auc},
+          {"random_deletion_auc", f.random_deletion_auc},
+          {"random_insertion_auc", f.random_insertion_auc},
+          {"random_deletion_aucs", random_deletion},
+          {"random_insertion_aucs", random_insertion}};
+}
+
+// Over a folder: each AUC's mean and standard error of the mean, with every image's curves.
+nlohmann::json faithfulness_summary(const nlohmann::json& images, const std::string& method) {
+  nlohmann::json out = {{"method", method}, {"images", images}};
+  for (const char* key : {"deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc"}) {
+    const double n = static_cast<double>(images.size());
+    double mean = 0, squares = 0;
+    for (const auto& image : images) mean += image[key].get<double>() / n;
+    for (const auto& image : images) squares += std::pow(image[key].get<double>() - mean, 2);
+    const double se = n > 1 ? std::sqrt(squares / (n - 1) / n) : 0.0;
+    out[key] = {{"mean", mean}, {"standard_error", se}};
+  }
+  return out;
 }
 
 #if MSNLENS_HAVE_IMAGEIO
@@ -178,6 +215,10 @@ CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
   cmd->add_option("--colormap", a.colormap, "PNG colours: viridis, inferno, magma, plasma, turbo, jet, hot, bone");
   cmd->add_option("--format", a.format, "with --images: npy, csv or png")->check(CLI::IsMember({"npy", "csv", "png"}));
   cmd->add_option("--out", a.out, "X.npy (raw values, float32 [rows, cols] or [rows, cols, 3]), X.csv or X.png")->required();
+  cmd->add_option("--faithfulness", a.faithfulness, "also measure the map's deletion and insertion curves (MSN token dropping) against random "
+                                                   "orders, to this JSON file (with --images: every image and their mean)");
+  cmd->add_option("--steps", a.steps, "--faithfulness: points per curve after the first")->check(CLI::Range(1, 10000));
+  cmd->add_option("--random-orders", a.random_orders, "--faithfulness: random orders for the baseline")->check(CLI::Range(0, 1000));
   return cmd;
 }
 
@@ -206,6 +247,14 @@ int run_explain(const ExplainArgs& a) {
   request.distance = a.method == "distance";
   request.map.pca_all_images = a.pca_all;
   const std::optional<MaskMode> mode = parse_mask_mode(a.mask_mode);
+  if (!a.faithfulness.empty() && (request.distance || map_channels(request.map.source) != 1))
+    fail("--faithfulness", "ranks patches by a map of one value each: not " + a.method);
+  if (!a.faithfulness.empty() && *mode != MaskMode::DropTokens)
+    fail("--faithfulness", "measures with MSN's token dropping: use --mask-mode drop");
+  FaithfulnessOptions faithfulness_options;
+  faithfulness_options.steps = a.steps;
+  faithfulness_options.random_orders = a.random_orders;
+  nlohmann::json measured = nlohmann::json::array();
 
   auto explain_one = [&](ImageId id, const PatchMask& mask, MaskMode m, const fs::path& out, const RgbImage* image,
                          const std::string& name) {
@@ -227,11 +276,23 @@ int run_explain(const ExplainArgs& a) {
     char took[48];
     std::snprintf(took, sizeof took, ", %.0f ms -> ", view.latency_ms);
     std::cout << took << out.string() << "\n";
+    if (a.faithfulness.empty()) return;
+    const Faithfulness f = bench.faithfulness(id, mask, r.maps.map, faithfulness_options);
+    measured.push_back(faithfulness_json(f, predictor, name));
+    char line[160];
+    std::snprintf(line, sizeof line, "  faithfulness: deletion AUC %.4f (random %.4f), insertion AUC %.4f (random %.4f)\n", f.map.deletion_auc,
+                  f.random_deletion_auc, f.map.insertion_auc, f.random_insertion_auc);
+    std::cout << line;
+  };
+  auto write_faithfulness = [&] {
+    if (a.faithfulness.empty()) return;
+    write_json_file(a.faithfulness, a.images.empty() ? measured.front() : faithfulness_summary(measured, a.method));
   };
 
   if (!a.inputs.empty()) {
     const auto [mask, m] = add_inputs(bench, 1, a.inputs, d);
     explain_one(1, mask, m, a.out, nullptr, a.inputs);
+    write_faithfulness();
     return 0;
   }
 #if MSNLENS_HAVE_IMAGEIO
@@ -248,6 +309,7 @@ int run_explain(const ExplainArgs& a) {
     explain_one(id, mask, *mode, out, &image, files[i].filename().string());
     if (!a.pca_all) bench.remove_image(id);
   }
+  write_faithfulness();
   return 0;
 #else
   fail(files.front().string(), "this build has no image decoding (OpenCV was not found); use --inputs");

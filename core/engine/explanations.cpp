@@ -31,7 +31,7 @@ const char* source_name(PredictionSource s) {
 
 }  // namespace
 
-at::Tensor target_scores(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) {
+at::Tensor target_logits(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) {
   auto check_index = [&](std::int64_t count) {
     if (target.index < 0 || target.index >= count)
       fail("target", std::string(source_name(target.source)) + " " + std::to_string(target.index) + " is outside 0.." +
@@ -41,22 +41,31 @@ at::Tensor target_scores(const ViTMSNModel& model, const at::Tensor& cls, const 
     case PredictionSource::Classifier:
       if (!model.has_classifier()) fail("target", "this model has no classifier");
       check_index(model.num_labels());
-      return model.heads(cls).logits.select(1, target.index).to(at::kFloat);
+      return model.heads(cls).logits.to(at::kFloat);
     case PredictionSource::Prototypes:
       if (!model.has_prototypes()) fail("target", "this model has no MSN prototypes");
       check_index(model.num_prototypes());
-      return model.heads(cls).prototype_scores.select(1, target.index).to(at::kFloat);
+      return model.heads(cls).prototype_scores.to(at::kFloat);
     case PredictionSource::FewShot: {
       if (few_shot.empty()) fail("target", "no few-shot classes: fit or load some first");
       if (few_shot.dim != cls.size(1))
         fail("target", "the few-shot classes take embeddings of " + std::to_string(few_shot.dim) + " values; this model's have " +
                            std::to_string(cls.size(1)));
       check_index(static_cast<std::int64_t>(few_shot.classes.size()));
-      return few_shot_logits(cls, few_shot).select(1, target.index);
+      return few_shot_logits(cls, few_shot);
     }
     case PredictionSource::None: break;
   }
   fail("target", "this map explains a score: pick a classifier label, a few-shot class or a prototype");
+}
+
+at::Tensor target_scores(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot) {
+  return target_logits(model, cls, target, few_shot).select(1, target.index);
+}
+
+at::Tensor target_probabilities(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target,
+                                const LinearHead& few_shot) {
+  return at::softmax(target_logits(model, cls, target, few_shot).to(at::kDouble), 1).select(1, target.index);
 }
 
 at::Tensor gradient_row(const ViTMSNModel& model, const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,

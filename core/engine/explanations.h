@@ -18,9 +18,16 @@ constexpr std::size_t kGradientBudget = std::size_t{4} << 30;
 // Principal components a PCA map shows (as red, green and blue).
 constexpr std::int64_t kPcaComponents = 3;
 
-// [B] target scores of final-LayerNorm CLS embeddings [B, D]; Error when the model or the
-// classes cannot score the target.
+// [B, classes] the scores before the softmax of every class of the target's source, for
+// final-LayerNorm CLS embeddings [B, D]; Error when the model or the classes cannot score the
+// target.
+at::Tensor target_logits(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot);
+// [B] y_t, the target's column of target_logits.
 at::Tensor target_scores(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target, const LinearHead& few_shot);
+// [B] float64 p_t, the target's softmax probability among its source's classes (classifier
+// labels, few-shot classes, prototypes: MSN's prototype assignment).
+at::Tensor target_probabilities(const ViTMSNModel& model, const at::Tensor& cls, const ExplainTarget& target,
+                                const LinearHead& few_shot);
 // [T] on the device: grad-rollout or Chefer's relevance (spec.source), row `query`; Error past
 // kGradientBudget.
 at::Tensor gradient_row(const ViTMSNModel& model, const ForwardState& state, const MapSpec& spec, const LinearHead& few_shot,

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "engine/analyzer.h"
 #include "engine/cpu_threads.h"
+#include "engine/faithfulness.h"
 #include "engine/few_shot.h"
 #include "engine/mask_sweep.h"
 
@@ -366,6 +367,28 @@ ShownView Workbench::show_compared(const ViewRequest& request) {
     out.note = e.what();
     return out;
   }
+}
+
+Faithfulness Workbench::faithfulness(ImageId id, const PatchMask& mask, const MapSpec& map, const FaithfulnessOptions& options,
+                                     const Progress& progress) {
+  MapRequest request;
+  request.map = map;
+  const ViewMaps m = maps(id, mask, MaskMode::DropTokens, request);
+  return guarded([&] {
+    ExplainTarget target = m.target;
+    if (target.source == PredictionSource::None) {
+      // A map without a target is measured on what the model predicts for the unmasked image.
+      const Predictor p = predictor();
+      const PredictionSource source =
+          map.target.source != PredictionSource::None && p.offers(map.target.source) ? map.target.source : p.preferred();
+      const std::optional<Scored> top = source == PredictionSource::None ? std::nullopt : p.top1(*view(id, {}, MaskMode::DropTokens), source);
+      if (!top) fail("faithfulness", "needs a score to follow: a classifier, few-shot classes or prototypes");
+      target = {source, top->index};
+    }
+    const Impl::View& v = impl_->ensure(id, mask, MaskMode::DropTokens);
+    return msnlens::faithfulness(*impl_->session, impl_->image(id).prepared.pixels, v.summary->token_patch, m.map, target,
+                                 impl_->few_shot_head, options, progress);
+  });
 }
 
 PatchMask Workbench::mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most) {

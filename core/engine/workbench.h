@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/faithfulness.h"
 #include "analysis/linear_head.h"
 #include "analysis/predictions.h"
 #include "analysis/shown_view.h"
@@ -94,6 +95,11 @@ class Workbench {
   // class maps for its own top prediction, since the other model's classes need not exist
   // here. A failure is the note too, never thrown.
   ShownView show_compared(const ViewRequest& request);
+  // How faithful `map` of that view is (analysis/faithfulness.h): deletion and insertion curves
+  // with MSN's token dropping, against random orders, for the target a class map explains (the
+  // unmasked image's top prediction for maps without a target). `progress` as for maps().
+  Faithfulness faithfulness(ImageId id, const PatchMask& mask, const MapSpec& map, const FaithfulnessOptions& options = {},
+                            const Progress& progress = {});
   // `ratio` of the patches masked: those the unmasked view's `map` weighs most (or least).
   PatchMask mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most);
   // Masks swept with MSN's token dropping; attention-guided strategies follow `guide` on the

@@ -255,6 +255,57 @@ at::Tensor read_npy_values(const fs::path& path) {
   return at::from_blob(const_cast<char*>(bytes.data() + header), {n}, at::kFloat).clone();
 }
 
+// --faithfulness: the engine's own rollout of chelsea (no discard, as the reference's) ranks the patches as the float64
+// reference's does, so its curves and AUCs (and two random orders', seed 0) are the reference's;
+// over a folder, every image and each AUC's mean and standard error.
+TEST_F(Cli, ExplainMeasuresHowFaithfulAMapIs) {
+  const TensorMap expected = read_safetensors(data_path("cases/explain-tiny224-cls-chelsea.safetensors")).tensors;
+  const fs::path inputs = dir_ / "inputs.safetensors";
+  write_safetensors(inputs, {{"inputs.pixel_values", expected.at("pixel_values")}});
+  const fs::path report = dir_ / "faithfulness.json";
+  auto r = cli({"explain", "--model", data("models/tiny224-cls"), "--inputs", inputs.string(), "--method", "rollout", "--discard-ratio",
+                "0", "--target", "tabby cat", "--out", (dir_ / "rollout.npy").string(), "--faithfulness", report.string(),
+                "--random-orders", "2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "faithfulness: deletion AUC")) << r.out;
+  const auto j = read_json_file(report);
+  EXPECT_EQ(j["target"]["label"].get<std::string>(), "tabby cat");
+  auto tensor = [](const nlohmann::json& values) { return at::tensor(values.get<std::vector<double>>(), at::kDouble); };
+  for (const auto& [key, name] : {std::pair{"fractions", "fractions"}, std::pair{"deletion", "deletion"}, std::pair{"insertion", "insertion"}}) {
+    const auto close = compare(tensor(j[key]), expected.at(std::string("explain.faithfulness.") + name).to(at::kDouble), key);
+    EXPECT_TRUE(close.ok) << close.message;
+  }
+  const at::Tensor auc = expected.at("explain.faithfulness.auc").to(at::kDouble), random = expected.at("explain.faithfulness.random_auc").to(at::kDouble);
+  EXPECT_NEAR(j["deletion_auc"].get<double>(), auc[0].item<double>(), 1e-4);
+  EXPECT_NEAR(j["insertion_auc"].get<double>(), auc[1].item<double>(), 1e-4);
+  EXPECT_NEAR(j["random_deletion_auc"].get<double>(), random.select(1, 0).mean().item<double>(), 1e-4);
+  EXPECT_NEAR(j["random_insertion_auc"].get<double>(), random.select(1, 1).mean().item<double>(), 1e-4);
+  // A folder: one entry per image and the summary.
+  const fs::path images = dir_ / "faithful-images";
+  fs::create_directories(images);
+  fs::copy_file(data_path("images/chelsea.png"), images / "chelsea.png");
+  fs::copy_file(data_path("images/coffee.png"), images / "coffee.png");
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--images", images.string(), "--method", "attention", "--format", "npy",
+           "--out", (dir_ / "maps").string(), "--faithfulness", report.string(), "--steps", "4", "--random-orders", "3"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto folder = read_json_file(report);
+  ASSERT_EQ(folder["images"].size(), std::size_t{2});
+  EXPECT_EQ(folder["images"][1]["deletion"].size(), std::size_t{5});
+  EXPECT_EQ(folder["images"][1]["random_deletion_aucs"].size(), std::size_t{3});
+  const double mean = (folder["images"][0]["insertion_auc"].get<double>() + folder["images"][1]["insertion_auc"].get<double>()) / 2;
+  EXPECT_NEAR(folder["insertion_auc"]["mean"].get<double>(), mean, 1e-12);
+  EXPECT_GT(folder["insertion_auc"]["standard_error"].get<double>(), 0.0);
+  // What cannot be ranked, or is not MSN's masking, is refused by name.
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--method", "pca", "--out",
+           (dir_ / "pca.npy").string(), "--faithfulness", report.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "--faithfulness")) << r.err;
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--mask", "3", "--mask-mode", "gray",
+           "--out", (dir_ / "gray.npy").string(), "--faithfulness", report.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "token dropping")) << r.err;
+}
+
 TEST_F(Cli, ExplainWritesTheEnginesMaps) {
   // Input tensors end to end: Chefer's relevance for "tabby cat" as the float64 reference has it.
   const TensorMap expected = read_safetensors(data_path("cases/explain-tiny224-cls-chelsea.safetensors")).tensors;

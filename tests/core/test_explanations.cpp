@@ -15,6 +15,7 @@
 #include "checkpoint/key_layout.h"
 #include "checkpoint/safetensors.h"
 #include "engine/analyzer.h"
+#include "engine/faithfulness.h"
 #include "support.h"
 
 using namespace msnlens;
@@ -126,6 +127,40 @@ TEST_P(Explanations, EveryMapMatchesTheFloat64Reference) {
   expect_close(c.map(norms), c.want("token_norms.layer0"), "token norms, first layer");
   expect_close(c.map(spec(Source::Pca, -1)), c.want("pca"), "pca");
   expect_close(at::tensor(c.analyzer->attention_distance(*c.state)).to(at::kDouble), c.want("distance"), "attention distance");
+}
+
+// Deletion and insertion curves of the reference's own rollout (so both rank the same patches),
+// their AUCs, and those of two random orders (seed 0), against the float64 reference: p_t with
+// MSN's token dropping, over the patches the view saw.
+TEST_P(Explanations, FaithfulnessCurvesMatchTheFloat64Reference) {
+  const ExplainCase c = load(GetParam());
+  if (c.expected.count("explain.faithfulness.auc") == 0) GTEST_SKIP() << "the case explains no score";
+  const at::Tensor rollout = c.expected.at("explain.rollout").to(at::kFloat).contiguous();
+  const std::vector<float> map(rollout.data_ptr<float>(), rollout.data_ptr<float>() + rollout.numel());
+  FaithfulnessOptions options;
+  options.random_orders = 2;
+  const Faithfulness f = faithfulness(*c.session, c.expected.at("pixel_values").to(at::kFloat), c.state->token_patch(), map, c.target,
+                                      c.few_shot, options);
+  auto doubles = [](const std::vector<double>& v) { return at::tensor(v, at::kDouble); };
+  expect_close(doubles(f.fractions), c.want("faithfulness.fractions"), "fractions");
+  expect_close(doubles(f.map.deletion), c.want("faithfulness.deletion"), "deletion");
+  expect_close(doubles(f.map.insertion), c.want("faithfulness.insertion"), "insertion");
+  expect_close(doubles({f.map.deletion_auc, f.map.insertion_auc}), c.want("faithfulness.auc"), "AUCs");
+  ASSERT_EQ(f.random.size(), 2u);
+  std::vector<double> deletion, insertion, aucs;
+  for (const FaithfulnessCurve& r : f.random) {
+    deletion.insert(deletion.end(), r.deletion.begin(), r.deletion.end());
+    insertion.insert(insertion.end(), r.insertion.begin(), r.insertion.end());
+    aucs.insert(aucs.end(), {r.deletion_auc, r.insertion_auc});
+  }
+  expect_close(doubles(deletion), c.want("faithfulness.random_deletion"), "random deletion");
+  expect_close(doubles(insertion), c.want("faithfulness.random_insertion"), "random insertion");
+  expect_close(doubles(aucs), c.want("faithfulness.random_auc"), "random AUCs");
+  EXPECT_DOUBLE_EQ(f.random_deletion_auc, (aucs[0] + aucs[2]) / 2);
+  // The ends of the curves: nothing dropped is the view itself; everything dropped is the CLS
+  // token alone, which is also where insertion starts.
+  EXPECT_DOUBLE_EQ(f.map.deletion.back(), f.map.insertion.front());
+  EXPECT_DOUBLE_EQ(f.map.deletion.front(), f.map.insertion.back());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Explanations,
