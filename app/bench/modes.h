@@ -21,7 +21,8 @@ int run_shapes(const Options& o, const fs::path& scratch, const JsonOut& out);
 int run_flow(const Options& o);
 // --profile: self time per ATen operator for a batch-1 forward of each model.
 int run_profile(const Options& o, const std::vector<BenchModel>& models);
-// --explain: each explanation map on a forward kept on the device, against the forward itself.
+// --explain: each explanation map on a forward kept on the device, and one map's faithfulness
+// curves (S = 10, R = 8), against the forward itself.
 int run_explain(const Options& o, const std::vector<BenchModel>& models);
 
 }  // namespace msnlens::bench

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "engine/analyzer.h"
+#include "engine/faithfulness.h"
 #include "engine/inference_session.h"
 #include "front_end.h"
 #include "modes.h"
@@ -90,11 +91,20 @@ int run_explain(const Options& o, const std::vector<BenchModel>& models) {
       t = Clock::now();
       analyzer.attention_distance(*state);
       if (round >= 0) ms["distance"].push_back(ms_since(t));
+      // One map's deletion and insertion curves, S = 10, against R = 8 random orders (issue 25's
+      // measure: 22 x 9 token-dropped forwards, batched).
+      MapSpec rollout;
+      rollout.source = Source::Rollout;
+      const std::vector<float> map = analyzer.patch_map(*state, rollout, head);
+      t = Clock::now();
+      faithfulness(session, image.pixels, state->token_patch(), map, {PredictionSource::FewShot, 1}, head);
+      if (round >= 0) ms["faithfulness"].push_back(ms_since(t));
     }
     const double forward = front_end::median(ms["forward"]);
     std::cout << m.name << ", " << to_string(precision) << ", " << session.device_name() << ", " << c.num_patches() << " patches, "
               << iters << " rounds (median ms, and in forward passes of the same image):\n";
-    for (const std::string name : {"forward", "rollout", "grad-rollout", "chefer", "occlusion", "similarity", "token-norms", "pca", "distance"}) {
+    for (const std::string name :
+         {"forward", "rollout", "grad-rollout", "chefer", "occlusion", "similarity", "token-norms", "pca", "distance", "faithfulness"}) {
       const double med = front_end::median(ms[name]);
       std::cout << "  " << name << std::string(14 - name.size(), ' ') << fmt(med, "%9.1f") << " ms  " << fmt(med / forward, "%7.2f") << "x\n";
     }

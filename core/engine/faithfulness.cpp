@@ -15,7 +15,7 @@ namespace msnlens {
 
 namespace {
 
-// One forward row: the patches a variant keeps, and where its p_t goes.
+// One variant: the patches it keeps, and where its p_t goes.
 struct Row {
   std::vector<std::int64_t> kept;  // ascending
   double* out = nullptr;
@@ -64,8 +64,12 @@ Faithfulness faithfulness(const InferenceSession& session, const at::Tensor& pix
   }
 
   // Rows that keep as many tokens run together, at most ~32k tokens a batch.
-  std::map<std::size_t, std::vector<const Row*>> by_length;
-  for (const Row& row : rows) by_length[row.kept.size()].push_back(&row);
+  // Every order shares its ends (the whole view, the CLS token alone) and orders can meet
+  // elsewhere: each distinct set of kept patches runs once.
+  std::map<std::vector<std::int64_t>, std::vector<double*>> distinct;
+  for (const Row& row : rows) distinct[row.kept].push_back(row.out);
+  std::map<std::size_t, std::vector<const std::pair<const std::vector<std::int64_t>, std::vector<double*>>*>> by_length;
+  for (const auto& entry : distinct) by_length[entry.first.size()].push_back(&entry);
   c10::InferenceMode guard;
   ForwardOptions o;
   o.output_attentions = false;
@@ -77,13 +81,14 @@ Faithfulness faithfulness(const InferenceSession& session, const at::Tensor& pix
     for (std::size_t first = 0; first < group.size(); first += batch) {
       const std::size_t count = std::min(batch, group.size() - first);
       std::vector<std::int64_t> kept;
-      for (std::size_t r = 0; r < count; ++r) kept.insert(kept.end(), group[first + r]->kept.begin(), group[first + r]->kept.end());
+      for (std::size_t r = 0; r < count; ++r) kept.insert(kept.end(), group[first + r]->first.begin(), group[first + r]->first.end());
       o.keep_patches = at::tensor(kept, at::kLong).view({static_cast<std::int64_t>(count), static_cast<std::int64_t>(length)});
       const ModelOutput result = session.forward(on_device.expand({static_cast<std::int64_t>(count), -1, -1, -1}), o);
       const at::Tensor p = target_probabilities(model, result.cls_embedding(), target, few_shot).cpu();
-      for (std::size_t r = 0; r < count; ++r) *group[first + r]->out = p[static_cast<std::int64_t>(r)].item<double>();
+      for (std::size_t r = 0; r < count; ++r)
+        for (double* slot : group[first + r]->second) *slot = p[static_cast<std::int64_t>(r)].item<double>();
       done += static_cast<int>(count);
-      if (progress && !progress(done, static_cast<int>(rows.size()))) fail("faithfulness", "stopped");
+      if (progress && !progress(done, static_cast<int>(distinct.size()))) fail("faithfulness", "stopped");
     }
   }
   auto finish = [&](FaithfulnessCurve& c) {
