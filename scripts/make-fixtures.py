@@ -325,9 +325,10 @@ def embeddings(w, config, pixel_values, bool_masked_pos=None, interpolate=False,
     return x
 
 
-def self_attention(w, config, prefix, x, head_mask=None):
+def self_attention(w, config, prefix, x, head_mask=None, blocked=None):
     """ViTMSNSelfAttention: per head softmax(q·kᵀ/√d)·v; head_mask multiplies the probabilities
-    (the returned attentions are the masked probabilities, as transformers returns them)."""
+    (the returned attentions are the masked probabilities, as transformers returns them).
+    blocked: [T, T] bool, keys a query may not see (their logits −∞): attention knockout."""
     heads = config["num_attention_heads"]
     tokens, hidden = x.shape[1], x.shape[2]
     d = hidden // heads
@@ -338,16 +339,19 @@ def self_attention(w, config, prefix, x, head_mask=None):
     q = split_heads(linear(x, w, prefix + ".query"))
     k = split_heads(linear(x, w, prefix + ".key"))
     v = split_heads(linear(x, w, prefix + ".value"))
-    probs = softmax(q @ k.transpose(-1, -2) / math.sqrt(d))
+    scores = q @ k.transpose(-1, -2) / math.sqrt(d)
+    if blocked is not None:
+        scores = scores.masked_fill(blocked, -math.inf)
+    probs = softmax(scores)
     if head_mask is not None:
         probs = probs * head_mask.reshape(1, heads, 1, 1)
     context = (probs @ v).permute(0, 2, 1, 3).reshape(1, tokens, hidden)
     return context, probs
 
 
-def attention(w, config, prefix, x, head_mask=None):
+def attention(w, config, prefix, x, head_mask=None, blocked=None):
     """ViTMSNAttention: self-attention, then the output projection (ViTMSNSelfOutput)."""
-    context, probs = self_attention(w, config, prefix + ".attention", x, head_mask)
+    context, probs = self_attention(w, config, prefix + ".attention", x, head_mask, blocked)
     return linear(context, w, prefix + ".output.dense"), probs
 
 
@@ -361,11 +365,11 @@ def output(w, prefix, x, residual):
     return linear(x, w, prefix + ".dense") + residual
 
 
-def layer(w, config, i, x, head_mask=None):
+def layer(w, config, i, x, head_mask=None, blocked=None):
     """ViTMSNLayer, pre-LN: x + attn(LN(x)), then y + MLP(LN(y))."""
     prefix, eps = f"encoder.layer.{i}", config["layer_norm_eps"]
     attended, probs = attention(w, config, prefix + ".attention", layer_norm(x, w, prefix + ".layernorm_before", eps),
-                                head_mask)
+                                head_mask, blocked)
     x = attended + x
     h = intermediate(w, config, prefix + ".intermediate", layer_norm(x, w, prefix + ".layernorm_after", eps))
     return output(w, prefix + ".output", h, x), probs
@@ -381,11 +385,15 @@ def head_mask_per_layer(head_mask, config):
     return list(head_mask)
 
 
-def encoder(w, config, x, head_mask=None):
-    """ViTMSNEncoder: hidden_states = (embedding output, each layer's output), attentions."""
+def encoder(w, config, x, head_mask=None, first=0, blocked=None):
+    """ViTMSNEncoder: hidden_states = (embedding output, each layer's output), attentions.
+    first: x is layer `first`'s input and the layers before it are skipped; blocked: {layer: the
+    [T, T] keys each query may not see} (attention knockout)."""
     hidden_states, attentions = [x], []
     for i, mask in enumerate(head_mask_per_layer(head_mask, config)):
-        x, probs = layer(w, config, i, x, mask)
+        if i < first:
+            continue
+        x, probs = layer(w, config, i, x, mask, (blocked or {}).get(i))
         hidden_states.append(x)
         attentions.append(probs)
     return hidden_states, attentions
@@ -589,6 +597,70 @@ def faithfulness(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, vi
             "explain.faithfulness.random_auc": t([r[2] for r in randoms])}
 
 
+def final_score(ckpt, explain, inputs, x):
+    """y from a last layer's output x [1, T, D] (before the final LayerNorm)."""
+    last = layer_norm(x, ckpt.w, "layernorm", ckpt.config["layer_norm_eps"])
+    return target_score(ckpt, last[0], explain["target"], explain, inputs)
+
+
+def interventions(ckpt, explain, inputs, view, clean):
+    """explain.head_ablation, explain.knockout.* and (for a token-dropped view) explain.patching.*.
+    `view` and `clean` are the case's view and the unmasked one (View objects)."""
+    w, config = ckpt.w, ckpt.config
+    layers, heads = config["num_hidden_layers"], config["num_attention_heads"]
+    x0 = view.hidden_states[0].detach().unsqueeze(0)
+    with torch.no_grad():
+        y = final_score(ckpt, explain, inputs, view.hidden_states[-1].detach().unsqueeze(0))
+        ablation = torch.zeros(layers, heads, dtype=torch.float64)
+        for l in range(layers):
+            for h in range(heads):
+                head_mask = torch.ones(layers, heads, dtype=torch.float64)
+                head_mask[l, h] = 0.0
+                hidden_states, _ = encoder(w, config, x0, head_mask)
+                ablation[l, h] = y - final_score(ckpt, explain, inputs, hidden_states[-1])
+        out = {"explain.head_ablation": ablation}
+
+        knock = explain["knockout"]
+        t = x0.shape[1]
+        keys = [1 + view.token_patch.index(p) for p in knock["patches"] if p in view.token_patch]
+        blocked = torch.zeros(t, t, dtype=torch.bool)
+        for key in keys:
+            if knock["every_query"]:
+                blocked[:, key] = True
+            else:
+                blocked[0, key] = True
+        chosen = knock["layers"] or list(range(layers))
+        hidden_states, _ = encoder(w, config, x0, None, 0, {l: blocked for l in chosen})
+        knocked_last = layer_norm(hidden_states[-1], w, "layernorm", config["layer_norm_eps"])[0]
+        out["explain.knockout.score"] = torch.stack([y, target_score(ckpt, knocked_last, explain["target"], explain, inputs)])
+        out["explain.knockout.cls_cosine"] = cosine(knocked_last[0], view.last.detach()[0]).reshape(1)
+
+        if clean is not None:
+            y_clean = final_score(ckpt, explain, inputs, clean.hidden_states[-1].detach().unsqueeze(0))
+            span = y_clean - y
+            restoration = torch.full((layers, view.patches), math.nan, dtype=torch.float64)
+            cls, everything = [], []
+            order = [0] + [1 + p for p in view.token_patch]
+            for l in range(layers):
+                xm, xc = view.hidden_states[l].detach(), clean.hidden_states[l].detach()[order]
+
+                def patched(tokens):
+                    x = xm.clone()
+                    x[tokens] = xc[tokens]
+                    hidden_states, _ = encoder(w, config, x.unsqueeze(0), None, l)
+                    return (final_score(ckpt, explain, inputs, hidden_states[-1]) - y) / span
+
+                for j, p in enumerate(view.token_patch):
+                    restoration[l, p] = patched([1 + j])
+                cls.append(patched([0]))
+                everything.append(patched(list(range(t))))
+            out["explain.patching"] = restoration.reshape(layers, view.rows, view.cols)
+            out["explain.patching.cls"] = torch.stack(cls)
+            out["explain.patching.all"] = torch.stack(everything)
+            out["explain.patching.scores"] = torch.stack([y_clean, y])
+    return out
+
+
 def rollout(matrices):
     """R = Â_L ⋯ Â_1 with Â = (M + I), rows normalised to sum 1; matrices in forward order."""
     t = matrices[0].shape[-1]
@@ -680,6 +752,8 @@ def explanations(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, ke
     out["explain.distance"] = attention_distance(view, attentions)
     if scored:
         out.update(faithfulness(ckpt, explain, pixels, inputs, bool_masked_pos, interpolate, view, out["explain.rollout"]))
+        clean = View(ckpt, pixels, bool_masked_pos, interpolate, None) if keep is not None else None
+        out.update(interventions(ckpt, explain, inputs, view, clean))
     return out
 
 

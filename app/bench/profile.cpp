@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "engine/analyzer.h"
 #include "engine/faithfulness.h"
+#include "engine/interventions.h"
 #include "engine/inference_session.h"
 #include "front_end.h"
 #include "modes.h"
@@ -76,6 +77,7 @@ int run_explain(const Options& o, const std::vector<BenchModel>& models) {
     const at::Tensor w = at::randn({2, c.hidden_size}, at::TensorOptions().dtype(at::kFloat));
     head.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
     const PatchMask none(static_cast<int>(c.grid_size()), static_cast<int>(c.grid_size()));
+    const PatchMask half = PatchMask::random(none.rows(), none.cols(), 0.5, 1);
     std::map<std::string, std::vector<double>> ms;
     std::map<std::string, std::string> refused;
     for (int round = -1; round < iters; ++round) {  // round -1 warms up
@@ -106,12 +108,22 @@ int run_explain(const Options& o, const std::vector<BenchModel>& models) {
       t = Clock::now();
       faithfulness(session, image.pixels, state->token_patch(), map, {PredictionSource::FewShot, 1}, head);
       if (round >= 0) ms["faithfulness"].push_back(ms_since(t));
+      // The causes: every head ablated, and the full patching stack of a view with half its
+      // patches dropped (its forward included).
+      t = Clock::now();
+      head_ablation(session.model(), *state, {PredictionSource::FewShot, 1}, head);
+      if (round >= 0) ms["head-ablation"].push_back(ms_since(t));
+      t = Clock::now();
+      const auto masked = analyzer.forward(image, half, MaskMode::DropTokens);
+      activation_patching(session.model(), *masked, *state, half.rows(), half.cols(), {PredictionSource::FewShot, 1}, head);
+      if (round >= 0) ms["patching"].push_back(ms_since(t));
     }
     const double forward = front_end::median(ms["forward"]);
     std::cout << m.name << ", " << to_string(precision) << ", " << session.device_name() << ", " << c.num_patches() << " patches, "
               << iters << " rounds (median ms, and in forward passes of the same image):\n";
     for (const std::string name :
-         {"forward", "rollout", "grad-rollout", "chefer", "occlusion", "similarity", "token-norms", "pca", "distance", "faithfulness"}) {
+         {"forward", "rollout", "grad-rollout", "chefer", "occlusion", "similarity", "token-norms", "pca", "distance", "faithfulness",
+          "head-ablation", "patching"}) {
       if (refused.count(name) != 0) {
         std::cout << "  " << name << std::string(14 - name.size(), ' ') << "  refused: " << refused[name] << "\n";
         continue;

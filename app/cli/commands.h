@@ -10,6 +10,13 @@
 
 namespace msnlens {
 
+// --model, --config and (where given) --json: the options every model-reading subcommand shares.
+inline void add_model_options(CLI::App* cmd, std::string& model, std::string& config, std::string* json_out = nullptr) {
+  cmd->add_option("--model", model, "model folder or checkpoint file")->required();
+  cmd->add_option("--config", config, "JSON file setting or overriding config fields");
+  if (json_out) cmd->add_option("--json", *json_out, "write a JSON report here");
+}
+
 struct InfoArgs {
   std::string model, config, json_out;
 };
@@ -62,9 +69,13 @@ struct ExplainArgs {
   bool pca_all = false;  // pca over --images: one fit on every image
   std::string faithfulness;        // deletion / insertion curves to this JSON file
   int steps = 10, random_orders = 8;
+  std::string knockout, knockout_layers;  // --method knockout: patch list, layers 1..L
+  bool every_query = false;
 };
 
 CLI::App* add_explain_command(CLI::App& app, ExplainArgs& args);
 int run_explain(const ExplainArgs& args);
+// explain's causal methods (interventions.cpp): whether `method` is one.
+bool is_intervention(const std::string& method);
 
 }  // namespace msnlens

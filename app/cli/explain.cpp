@@ -14,6 +14,7 @@
 #include "engine/workbench.h"
 #include "front_end.h"
 #include "input_tensors.h"
+#include "interventions.h"
 #include "build_config.h"
 #if MSNLENS_HAVE_IMAGEIO
 #include "imaging/colormap.h"
@@ -38,10 +39,10 @@ bool is_image_file(const fs::path& p) {
 
 MapSpec map_spec(const ExplainArgs& a, const ModelDescription& d) {
   MapSpec spec;
-  if (a.method != "distance") {
+  if (a.method != "distance" && !is_intervention(a.method)) {
     const std::optional<MapSpec::Source> source = parse_map_source(a.method);
     if (!source) fail("--method", "\"" + a.method + "\" is not attention, rollout, grad-rollout, chefer, occlusion, similarity, "
-                                  "token-norms, pca or distance");
+                                  "token-norms, pca, distance, head-ablation, knockout or patching");
     spec.source = *source;
   }
   if (a.layer < 0 || a.layer > d.layers) fail("--layer", std::to_string(a.layer) + " is outside 1.." + std::to_string(d.layers));
@@ -195,12 +196,13 @@ std::pair<PatchMask, MaskMode> add_inputs(Workbench& bench, ImageId id, const st
 
 CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
   CLI::App* cmd = app.add_subcommand("explain", "write a map (attention, relevance, occlusion, similarity, PCA, distance) as .npy, .csv or .png");
-  cmd->add_option("--model", a.model, "model folder or checkpoint file")->required();
-  cmd->add_option("--config", a.config, "JSON file setting or overriding config fields");
+  add_model_options(cmd, a.model, a.config);
   cmd->add_option("--image", a.image, "image file");
   cmd->add_option("--images", a.images, "a folder of images (then --out is a folder)");
   cmd->add_option("--inputs", a.inputs, "safetensors with inputs.pixel_values [, keep_patches or bool_masked_pos]");
-  cmd->add_option("--method", a.method, "attention, rollout, grad-rollout, chefer, occlusion, similarity, token-norms, pca or distance");
+  cmd->add_option("--method", a.method, "attention, rollout, grad-rollout, chefer, occlusion, similarity, token-norms, pca or distance; "
+                                        "causes: head-ablation (float32 [layers, heads]), patching (needs --mask; float32 [layers, rows, "
+                                        "cols], entry l the input to layer l+1, NaN where dropped) or knockout (.json)");
   cmd->add_option("--target", a.target, "what class-specific maps explain: index or name, optionally after classifier:, fewshot: or prototype: (default: the top-1)");
   cmd->add_option("--fewshot", a.few_shot, "few-shot classes to explain (default: the classes.fewshot the model ships, if any)");
   cmd->add_option("--layer", a.layer, "layer 1..L for attention and token-norms (default: the last)");
@@ -219,6 +221,9 @@ CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
                                                    "orders, to this JSON file (with --images: every image and their mean)");
   cmd->add_option("--steps", a.steps, "--faithfulness: points per curve after the first")->check(CLI::Range(1, 10000));
   cmd->add_option("--random-orders", a.random_orders, "--faithfulness: random orders for the baseline")->check(CLI::Range(0, 1000));
+  cmd->add_option("--knockout", a.knockout, "--method knockout: patches \"p,q,...\" made invisible (attention logits -inf)");
+  cmd->add_option("--knockout-layers", a.knockout_layers, "--method knockout: layers \"1,2,...\" (default: every layer)");
+  cmd->add_flag("--every-query", a.every_query, "--method knockout: hide the patches from every query, not only the CLS token");
   return cmd;
 }
 
@@ -247,7 +252,7 @@ int run_explain(const ExplainArgs& a) {
   request.distance = a.method == "distance";
   request.map.pca_all_images = a.pca_all;
   const std::optional<MaskMode> mode = parse_mask_mode(a.mask_mode);
-  if (!a.faithfulness.empty() && (request.distance || map_channels(request.map.source) != 1))
+  if (!a.faithfulness.empty() && (request.distance || is_intervention(a.method) || map_channels(request.map.source) != 1))
     fail("--faithfulness", "ranks patches by a map of one value each: not " + a.method);
   if (!a.faithfulness.empty() && *mode != MaskMode::DropTokens)
     fail("--faithfulness", "measures with MSN's token dropping: use --mask-mode drop");
@@ -258,6 +263,13 @@ int run_explain(const ExplainArgs& a) {
 
   auto explain_one = [&](ImageId id, const PatchMask& mask, MaskMode m, const fs::path& out, const RgbImage* image,
                          const std::string& name) {
+    if (is_intervention(a.method)) {
+      // Without --target: the unmasked image's top prediction, which patching restores toward.
+      const ExplainTarget target = a.target.empty() ? ExplainTarget{predictor.preferred(), -1}
+                                                    : resolve_target(a.target, predictor, *bench.view(id, mask, m));
+      if (m != MaskMode::DropTokens) fail("--method " + a.method, "intervenes on MSN's token dropping: use --mask-mode drop");
+      return explain_intervention(bench, a, id, mask, target, out, name);
+    }
     ViewRequest r;
     r.image_id = id;
     r.mask = mask;

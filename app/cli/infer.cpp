@@ -144,9 +144,7 @@ Inference infer_tensors(const InferArgs& a) {
 
 CLI::App* add_infer_command(CLI::App& app, InferArgs& a) {
   CLI::App* infer = app.add_subcommand("infer", "run the model on an image or on tensors");
-  infer->add_option("--model", a.model, "model folder or checkpoint file")->required();
-  infer->add_option("--config", a.config, "JSON file setting or overriding config fields");
-  infer->add_option("--json", a.json_out, "write a JSON report here");
+  add_model_options(infer, a.model, a.config, &a.json_out);
   infer->add_option("--image", a.image, "image file (PNG, JPEG, BMP, TIFF, WebP)");
   infer->add_option("--inputs", a.inputs, "safetensors with inputs.pixel_values [, head_mask, bool_masked_pos, keep_patches]");
   infer->add_flag("--interpolate-pos-encoding", a.interpolate, "accept input sizes other than the model's");

@@ -46,9 +46,7 @@ void print_summary(const LoadedModel& m) {
 
 CLI::App* add_info_command(CLI::App& app, InfoArgs& a) {
   CLI::App* cmd = app.add_subcommand("info", "print a checkpoint's format, config and heads");
-  cmd->add_option("--model", a.model, "model folder or checkpoint file")->required();
-  cmd->add_option("--config", a.config, "JSON file setting or overriding config fields");
-  cmd->add_option("--json", a.json_out, "write a JSON report here");
+  add_model_options(cmd, a.model, a.config, &a.json_out);
   return cmd;
 }
 

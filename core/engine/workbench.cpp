@@ -12,6 +12,7 @@
 #include "engine/analyzer.h"
 #include "engine/cpu_threads.h"
 #include "engine/faithfulness.h"
+#include "engine/interventions.h"
 #include "engine/few_shot.h"
 #include "engine/mask_sweep.h"
 
@@ -280,15 +281,7 @@ ViewMaps Workbench::maps(ImageId id, const PatchMask& mask, MaskMode mode, const
     out.layers = m.description.layers;
     out.heads = m.description.heads;
     MapSpec spec = request.map;
-    if (uses_target(spec.source) && spec.target.index < 0) {
-      // The unmasked image's top prediction, under the source asked for when this model and
-      // its classes offer it, else under the one they prefer.
-      const Predictor p = predictor();
-      const PredictionSource source = p.offers(spec.target.source) ? spec.target.source : p.preferred();
-      const std::optional<Scored> top =
-          source == PredictionSource::None ? std::nullopt : p.top1(*m.ensure(id, PatchMask(), mode).summary, source);
-      spec.target = top ? ExplainTarget{source, top->index} : ExplainTarget{};
-    }
+    if (uses_target(spec.source) && spec.target.index < 0) spec.target = resolve_target(id, spec.target, mode);
     out.target = spec.target;
     if (spec.source == MapSpec::Source::Pca && spec.pca_all_images) {
       // Fitted on every image's unmasked view (held here: ensuring one may evict another).
@@ -375,19 +368,52 @@ Faithfulness Workbench::faithfulness(ImageId id, const PatchMask& mask, const Ma
   request.map = map;
   const ViewMaps m = maps(id, mask, MaskMode::DropTokens, request);
   return guarded([&] {
-    ExplainTarget target = m.target;
-    if (target.source == PredictionSource::None) {
-      // A map without a target is measured on what the model predicts for the unmasked image.
-      const Predictor p = predictor();
-      const PredictionSource source =
-          map.target.source != PredictionSource::None && p.offers(map.target.source) ? map.target.source : p.preferred();
-      const std::optional<Scored> top = source == PredictionSource::None ? std::nullopt : p.top1(*view(id, {}, MaskMode::DropTokens), source);
-      if (!top) fail("faithfulness", "needs a score to follow: a classifier, few-shot classes or prototypes");
-      target = {source, top->index};
-    }
+    // A map without a target is measured on what the model predicts for the unmasked image.
+    const ExplainTarget target = resolve_target(id, m.target, MaskMode::DropTokens);
+    if (target.source == PredictionSource::None) fail("faithfulness", "needs a score to follow: a classifier, few-shot classes or prototypes");
     const Impl::View& v = impl_->ensure(id, mask, MaskMode::DropTokens);
     return msnlens::faithfulness(*impl_->session, impl_->image(id).prepared.pixels, v.summary->token_patch, m.map, target,
                                  impl_->few_shot_head, options, progress);
+  });
+}
+
+ExplainTarget Workbench::resolve_target(ImageId id, const ExplainTarget& wanted, MaskMode mode) {
+  if (wanted.source != PredictionSource::None && wanted.index >= 0) return wanted;
+  // The unmasked image's top prediction, under the source asked for when this model and its
+  // classes offer it, else under the one they prefer.
+  const Predictor p = predictor();
+  const PredictionSource source = wanted.source != PredictionSource::None && p.offers(wanted.source) ? wanted.source : p.preferred();
+  const std::optional<Scored> top =
+      source == PredictionSource::None ? std::nullopt : p.top1(*impl_->ensure(id, PatchMask(), mode).summary, source);
+  return top ? ExplainTarget{source, top->index} : ExplainTarget{};
+}
+
+HeadAblation Workbench::head_ablation(ImageId id, const PatchMask& mask, const ExplainTarget& target, const Progress& progress) {
+  return guarded([&] {
+    const ExplainTarget t = resolve_target(id, target, MaskMode::DropTokens);
+    const std::shared_ptr<const ForwardState> state = impl_->ensure(id, mask, MaskMode::DropTokens).state;
+    return msnlens::head_ablation(impl_->session->model(), *state, t, impl_->few_shot_head, progress);
+  });
+}
+
+KnockoutEffect Workbench::knockout(ImageId id, const PatchMask& mask, const KnockoutRequest& request, const ExplainTarget& target) {
+  return guarded([&] {
+    const ExplainTarget t = resolve_target(id, target, MaskMode::DropTokens);
+    const std::shared_ptr<const ForwardState> state = impl_->ensure(id, mask, MaskMode::DropTokens).state;
+    return msnlens::knockout(impl_->session->model(), *state, request, t, impl_->few_shot_head);
+  });
+}
+
+Patching Workbench::patching(ImageId id, const PatchMask& mask, const ExplainTarget& target, const Progress& progress) {
+  return guarded([&] {
+    if (!mask.any()) fail("patching", "needs a mask: it patches the masked view from the unmasked one");
+    const ExplainTarget t = resolve_target(id, target, MaskMode::DropTokens);
+    // Both held here: ensuring one may evict the other.
+    const std::shared_ptr<const ForwardState> clean = impl_->ensure(id, PatchMask(), MaskMode::DropTokens).state;
+    const std::shared_ptr<const ForwardState> masked = impl_->ensure(id, mask, MaskMode::DropTokens).state;
+    const ModelDescription& d = impl_->description;
+    return msnlens::activation_patching(impl_->session->model(), *masked, *clean, d.grid_rows, d.grid_cols, t,
+                                        impl_->few_shot_head, progress);
   });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/faithfulness.h"
+#include "analysis/interventions.h"
 #include "analysis/linear_head.h"
 #include "analysis/predictions.h"
 #include "analysis/shown_view.h"
@@ -100,6 +101,13 @@ class Workbench {
   // unmasked image's top prediction for maps without a target). `progress` as for maps().
   Faithfulness faithfulness(ImageId id, const PatchMask& mask, const MapSpec& map, const FaithfulnessOptions& options = {},
                             const Progress& progress = {});
+  // Causal interventions on the view with `mask` dropped (analysis/interventions.h), for
+  // `target` (index -1 or source None: the unmasked image's top prediction, as for maps).
+  // `progress` is told (done, total) layers and may stop them.
+  HeadAblation head_ablation(ImageId id, const PatchMask& mask, const ExplainTarget& target, const Progress& progress = {});
+  KnockoutEffect knockout(ImageId id, const PatchMask& mask, const KnockoutRequest& request, const ExplainTarget& target);
+  // Needs something masked: the masked view is patched from the unmasked one.
+  Patching patching(ImageId id, const PatchMask& mask, const ExplainTarget& target, const Progress& progress = {});
   // `ratio` of the patches masked: those the unmasked view's `map` weighs most (or least).
   PatchMask mask_by_map(ImageId id, const MapSpec& map, double ratio, bool most);
   // Masks swept with MSN's token dropping; attention-guided strategies follow `guide` on the
@@ -129,6 +137,8 @@ class Workbench {
   void apply_cpu_threads() const;
 
  private:
+  ExplainTarget resolve_target(ImageId id, const ExplainTarget& wanted, MaskMode mode);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

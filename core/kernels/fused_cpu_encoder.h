@@ -46,12 +46,13 @@ class FusedCpuEncoder {
                                                  const EncoderSpec& spec, Precision precision, std::string* why);
   virtual ~FusedCpuEncoder() = default;
 
-  // x: [B, T, D] float32 on the CPU. head_mask: [layers, heads] float32 or undefined; it
+  // Layers first..last-1 (last clamped to the layer count) on x, layer `first`'s input:
+  // [B, T, D] float32 on the CPU. head_mask: [layers, heads] float32 or undefined; it
   // multiplies the attention probabilities, as in transformers. Returns the last layer's output
   // [B, T, D] float32; appends every layer's output to *hidden and its probabilities
   // [B, heads, T, T] float32 to *attentions where those are non-null.
   virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& head_mask, std::vector<at::Tensor>* hidden,
-                             std::vector<at::Tensor>* attentions) const = 0;
+                             std::vector<at::Tensor>* attentions, std::size_t first, std::size_t last) const = 0;
 
   // The kernels that run the GEMMs, as oneDNN names them ("brg:avx512_core_bf16").
   virtual std::string kernels() const = 0;

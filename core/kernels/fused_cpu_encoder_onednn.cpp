@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -172,7 +173,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
   }
 
   at::Tensor forward(const at::Tensor& input, const at::Tensor& head_mask, std::vector<at::Tensor>* hidden,
-                     std::vector<at::Tensor>* attentions) const override {
+                     std::vector<at::Tensor>* attentions, std::size_t first, std::size_t last) const override {
     if (input.dim() != 3 || hidden_ != input.size(2)) fail("fused encoder", "input must be [batch, tokens, hidden]");
     const std::int64_t b = input.size(0), t = input.size(1), d = hidden_, heads = spec_.num_heads;
     at::Tensor mask = head_mask.defined() ? head_mask.to(at::kCPU, at::kFloat).contiguous() : head_mask;
@@ -231,7 +232,7 @@ class OnednnEncoder final : public FusedCpuEncoder {
     // Nothing keeps the float32 probabilities: softmax writes the bf16 input of p.v itself.
     const bool softmax_to_c = convert && !attentions && !mask.defined();
 
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (std::size_t i = first; i < std::min(last, layers_.size()); ++i) {
       const Layer& l = layers_[i];
       const memory m_x = wrap(rp.rows_f32, x);
       // Attention: x + proj(softmax(q k^T / sqrt(d_head)) v), q, k, v read in place from qkv.

@@ -299,32 +299,36 @@ at::Tensor ViTMSNModel::embed(const at::Tensor& pixel_values, const ForwardOptio
   return x;
 }
 
-at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Tensor& head_mask,
-                                               at::Tensor* probs_out) const {
+at::Tensor ViTMSNModel::SelfAttention::forward(const at::Tensor& x, const at::Tensor& head_mask, at::Tensor* probs_out,
+                                               const Hooks& hooks, std::size_t layer) const {
   const std::int64_t b = x.size(0), t = x.size(1), d = x.size(2), hd = d / num_heads;
   const at::Tensor heads = qkv(x).view({b, t, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
   const at::Tensor q = heads[0], k = heads[1], v = heads[2];
   at::Tensor context;
-  if (probs_out == nullptr) {
+  if (probs_out == nullptr && !hooks.has(layer, HookPoint::AttnScores) && !hooks.has(layer, HookPoint::Pattern)) {
     // Nobody looks at the maps: fused attention, and head_mask scales each head's output,
     // which equals scaling its probabilities.
     context = fused_attention(q, k, v);
     if (head_mask.defined()) context = context * head_mask.to(context.scalar_type());
   } else {
+    at::Tensor scores = at::matmul(q * attention_scale(hd), k.transpose(-2, -1));
+    if (hooks.has(layer, HookPoint::AttnScores)) scores = hooks.apply(layer, HookPoint::AttnScores, scores.to(at::kFloat));
     // Softmax in float32 whatever the GEMM dtype, as transformers' eager attention does.
-    at::Tensor probs = at::softmax(at::matmul(q * attention_scale(hd), k.transpose(-2, -1)), -1, at::kFloat);
+    at::Tensor probs = at::softmax(scores, -1, at::kFloat);
     if (head_mask.defined()) probs = probs * head_mask;
+    probs = hooks.apply(layer, HookPoint::Pattern, probs);
     context = at::matmul(probs.to(v.scalar_type()), v);
-    *probs_out = probs;
+    if (probs_out) *probs_out = probs;
   }
+  context = hooks.apply(layer, HookPoint::HeadOutput, context);
   return output(context.transpose(1, 2).reshape({b, t, d}));
 }
 
-at::Tensor ViTMSNModel::EncoderLayer::forward(const at::Tensor& x, const Activation& act,
-                                              const at::Tensor& head_mask, at::Tensor* probs_out) const {
+at::Tensor ViTMSNModel::EncoderLayer::forward(const at::Tensor& x, const Activation& act, const at::Tensor& head_mask,
+                                              at::Tensor* probs_out, const Hooks& hooks, std::size_t layer) const {
   // The residual stream stays float32: adding a bf16/fp16 branch promotes it inside the add,
   // with no separate conversion pass.
-  const at::Tensor h = x + attention.forward(layernorm_before(x), head_mask, probs_out);
+  const at::Tensor h = x + attention.forward(layernorm_before(x), head_mask, probs_out, hooks, layer);
   return h + output(act(intermediate(layernorm_after(h))));
 }
 
@@ -364,23 +368,32 @@ ModelOutput ViTMSNModel::forward_prepared(const at::Tensor& pixel_values, const 
   return encode(embed(pixel_values, options), options);
 }
 
-ModelOutput ViTMSNModel::encode(at::Tensor x, const ForwardOptions& options) const {
+ModelOutput ViTMSNModel::run(at::Tensor x, std::size_t first, const ForwardOptions& options, const Hooks& hooks) const {
+  if (first > layers_.size())
+    fail("run", "starts at layer " + std::to_string(first) + " of a model with " + std::to_string(layers_.size()));
   ModelOutput out;
   if (options.output_hidden_states) out.hidden_states.push_back(x);
   // The fused kernels compute no gradients: anything autograd may need takes the LibTorch layers.
-  const bool fused = fused_ && x.device().is_cpu() && !at::GradMode::is_enabled() && !autocast_active();
-  if (fused) {
-    x = fused_->forward(x, options.head_mask, options.output_hidden_states ? &out.hidden_states : nullptr,
-                        options.output_attentions ? &out.attentions : nullptr);
-  }
-  for (std::size_t l = 0; l < layers_.size() && !fused; ++l) {
+  const bool fusable = fused_ && x.device().is_cpu() && !at::GradMode::is_enabled() && !autocast_active();
+  for (std::size_t l = first; l < layers_.size();) {
+    x = hooks.apply(l, HookPoint::ResidPre, x);
+    if (fusable && !hooks.inside_attention(l)) {
+      // The longest run of layers no hook touches goes through the fused kernels at once.
+      std::size_t end = l + 1;
+      while (end < layers_.size() && !hooks.inside_attention(end) && !hooks.has(end, HookPoint::ResidPre)) ++end;
+      x = fused_->forward(x, options.head_mask, options.output_hidden_states ? &out.hidden_states : nullptr,
+                          options.output_attentions ? &out.attentions : nullptr, l, end);
+      l = end;
+      continue;
+    }
     at::Tensor probs;
     const at::Tensor head_mask = options.head_mask.defined()
                                      ? options.head_mask[static_cast<std::int64_t>(l)].view({1, -1, 1, 1})
                                      : at::Tensor();
-    x = layers_[l].forward(x, activation_, head_mask, options.output_attentions ? &probs : nullptr);
+    x = layers_[l].forward(x, activation_, head_mask, options.output_attentions ? &probs : nullptr, hooks, l);
     if (options.output_hidden_states) out.hidden_states.push_back(x);
     if (options.output_attentions) out.attentions.push_back(probs);
+    ++l;
   }
   out.last_hidden_state = layernorm_(x);
   HeadOutputs h = heads(out.cls_embedding());

@@ -16,6 +16,7 @@
 
 #include "checkpoint/tensor_map.h"
 #include "kernels/fused_cpu_encoder.h"
+#include "model/hooks.h"
 #include "model/layers.h"
 #include "model/precision.h"
 #include "model/vit_msn_config.h"
@@ -110,7 +111,13 @@ class ViTMSNModel {
   ModelOutput forward_prepared(const at::Tensor& pixel_values, const ForwardOptions& prepared) const;
   // The layers, final LayerNorm and heads from embeddings [B, T, D] float32 (hidden_states[0]
   // of a forward): what explanations rerun with autograd, or with tokens removed.
-  ModelOutput encode(at::Tensor embeddings, const ForwardOptions& prepared) const;
+  ModelOutput encode(at::Tensor embeddings, const ForwardOptions& prepared) const { return run(std::move(embeddings), 0, prepared); }
+  // The forward from layer `first`'s input x ([B, T, D] float32, hidden_states[first] of a
+  // forward) through the remaining layers, the final LayerNorm and the heads, with `hooks`
+  // (model/hooks.h) at their named points. hidden_states start with x and hold what each layer
+  // produced (before any resid_pre hook). Layers without a hook inside their attention keep
+  // the fused CPU kernels.
+  ModelOutput run(at::Tensor x, std::size_t first, const ForwardOptions& prepared, const Hooks& hooks = {}) const;
 
   // The read-out forward() applies to the last layer, for any layer's CLS token [B, D] (before
   // the final LayerNorm): what the CLS token would predict at that depth (a "logit lens").
@@ -160,15 +167,16 @@ class ViTMSNModel {
     Linear qkv;     // query, key and value fused: [3 * hidden, hidden]
     Linear output;
     std::int64_t num_heads = 0;
-    at::Tensor forward(const at::Tensor& x, const at::Tensor& head_mask, at::Tensor* probs_out) const;
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& head_mask, at::Tensor* probs_out, const Hooks& hooks,
+                       std::size_t layer) const;
   };
   struct EncoderLayer {
     LayerNorm layernorm_before;
     SelfAttention attention;
     LayerNorm layernorm_after;
     Linear intermediate, output;
-    at::Tensor forward(const at::Tensor& x, const Activation& act, const at::Tensor& head_mask,
-                       at::Tensor* probs_out) const;
+    at::Tensor forward(const at::Tensor& x, const Activation& act, const at::Tensor& head_mask, at::Tensor* probs_out,
+                       const Hooks& hooks, std::size_t layer) const;
   };
 
   at::Tensor embed(const at::Tensor& pixel_values, const ForwardOptions& options) const;

@@ -306,6 +306,49 @@ TEST_F(Cli, ExplainMeasuresHowFaithfulAMapIs) {
   EXPECT_TRUE(contains(last_line(r.err), "token dropping")) << r.err;
 }
 
+// The causes: head ablation and knockout against the float64 reference of the same case,
+// patching in the shape the interface states; what they cannot do is refused by name.
+TEST_F(Cli, ExplainWritesTheCauses) {
+  const TensorMap expected = read_safetensors(data_path("cases/explain-tiny224-cls-chelsea.safetensors")).tensors;
+  const fs::path inputs = dir_ / "inputs.safetensors";
+  write_safetensors(inputs, {{"inputs.pixel_values", expected.at("pixel_values")}});
+  const std::vector<std::string> model = {"explain", "--model", data("models/tiny224-cls"), "--target", "tabby cat"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), model.begin(), model.end());
+    return cli(more);
+  };
+  const fs::path ablation = dir_ / "heads.npy";
+  auto r = with({"--inputs", inputs.string(), "--method", "head-ablation", "--out", ablation.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto close = compare(read_npy_values(ablation).to(at::kDouble), expected.at("explain.head_ablation").to(at::kDouble).flatten(), "head ablation");
+  EXPECT_TRUE(close.ok) << close.message;
+
+  const fs::path knock = dir_ / "knockout.json";
+  r = with({"--inputs", inputs.string(), "--method", "knockout", "--knockout", "36,37,38,50,51,52", "--out", knock.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = read_json_file(knock);
+  const at::Tensor score = expected.at("explain.knockout.score").to(at::kDouble);
+  EXPECT_NEAR(j["score"].get<double>(), score[0].item<double>(), 1e-4);
+  EXPECT_NEAR(j["knocked_score"].get<double>(), score[1].item<double>(), 1e-4);
+
+  const fs::path patching = dir_ / "patching.npy";
+  r = with({"--image", data("images/chelsea.png"), "--method", "patching", "--mask", "0,1,2,20,100,101", "--out", patching.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "every token, by layer")) << r.out;
+  const at::Tensor stack = read_npy_values(patching).view({2, 14, 14});
+  EXPECT_TRUE(stack[1][0][0].isnan().item<bool>()) << "a dropped patch has no restoration";
+  EXPECT_TRUE(stack[1][7][2].isnan().item<bool>());
+  EXPECT_FALSE(stack[1][5][5].isnan().item<bool>());
+  EXPECT_EQ(stack[0].nan_to_num().abs().max().item<float>(), 0.0f) << "the embeddings of kept patches equal their unmasked values";
+
+  r = with({"--image", data("images/chelsea.png"), "--method", "patching", "--out", patching.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "--mask")) << r.err;
+  r = with({"--image", data("images/chelsea.png"), "--method", "knockout", "--knockout", "3,x", "--out", knock.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(last_line(r.err), "--knockout")) << r.err;
+}
+
 TEST_F(Cli, ExplainWritesTheEnginesMaps) {
   // Input tensors end to end: Chefer's relevance for "tabby cat" as the float64 reference has it.
   const TensorMap expected = read_safetensors(data_path("cases/explain-tiny224-cls-chelsea.safetensors")).tensors;

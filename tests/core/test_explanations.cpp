@@ -16,6 +16,7 @@
 #include "checkpoint/safetensors.h"
 #include "engine/analyzer.h"
 #include "engine/faithfulness.h"
+#include "engine/interventions.h"
 #include "support.h"
 
 using namespace msnlens;
@@ -35,6 +36,8 @@ struct ExplainCase {
   ExplainTarget target;
   int query_patch = -1;
   float discard_ratio = 0;
+  KnockoutRequest knockout;
+  std::shared_ptr<const ForwardState> clean;  // the unmasked view, where the case drops tokens
 
   at::Tensor want(const std::string& name) const { return expected.at("explain." + name).to(at::kDouble).flatten(); }
   at::Tensor map(MapSpec spec) const {
@@ -65,6 +68,11 @@ ExplainCase load(const std::string& name) {
   c.target = parse_target(e["target"]);
   c.query_patch = e["query_patch"];
   c.discard_ratio = e["discard_ratio"];
+  if (e.contains("knockout")) {
+    c.knockout.patches = e["knockout"]["patches"].get<std::vector<int>>();
+    c.knockout.layers = e["knockout"]["layers"].get<std::vector<int>>();
+    c.knockout.every_query = e["knockout"]["every_query"];
+  }
   const int side = static_cast<int>(c.session->model().config().grid_size());
   PatchMask mask(side, side);
   if (const auto keep = c.expected.find("inputs.keep_patches"); keep != c.expected.end()) {
@@ -82,6 +90,7 @@ ExplainCase load(const std::string& name) {
   PreparedImage image;
   image.pixels = c.expected.at("pixel_values").to(at::kFloat);
   c.state = c.analyzer->forward(image, mask, MaskMode::DropTokens);
+  if (mask.any()) c.clean = c.analyzer->forward(image, PatchMask(side, side), MaskMode::DropTokens);
   return c;
 }
 
@@ -161,6 +170,31 @@ TEST_P(Explanations, FaithfulnessCurvesMatchTheFloat64Reference) {
   // token alone, which is also where insertion starts.
   EXPECT_DOUBLE_EQ(f.map.deletion.back(), f.map.insertion.front());
   EXPECT_DOUBLE_EQ(f.map.deletion.front(), f.map.insertion.back());
+}
+
+// Head ablation, attention knockout and activation patching, each hooks on the one forward
+// (fused kernels where no hook reaches inside a layer), against the float64 reference, which
+// ablates through transformers' head_mask and reruns whole forwards.
+TEST_P(Explanations, InterventionsMatchTheFloat64Reference) {
+  const ExplainCase c = load(GetParam());
+  if (c.expected.count("explain.head_ablation") == 0) GTEST_SKIP() << "the case explains no score";
+  const ViTMSNModel& model = c.session->model();
+  const HeadAblation a = head_ablation(model, *c.state, c.target, c.few_shot);
+  EXPECT_EQ(a.layers * a.heads, static_cast<int>(c.want("head_ablation").numel()));
+  expect_close(at::tensor(a.delta).to(at::kDouble), c.want("head_ablation"), "head ablation");
+
+  const KnockoutEffect k = knockout(model, *c.state, c.knockout, c.target, c.few_shot);
+  expect_close(at::tensor({k.score, k.knocked_score}, at::kDouble), c.want("knockout.score"), "knockout score");
+  expect_close(at::tensor({k.cls_cosine}, at::kDouble), c.want("knockout.cls_cosine"), "knockout CLS cosine");
+  EXPECT_NE(k.knocked_score, k.score) << "the knockout must change the score it is measured on";
+
+  if (!c.clean) return;
+  const int side = static_cast<int>(model.config().grid_size());
+  const Patching p = activation_patching(model, *c.state, *c.clean, side, side, c.target, c.few_shot);
+  expect_close(at::tensor({p.clean_score, p.masked_score}, at::kDouble), c.want("patching.scores"), "patching scores");
+  expect_close(at::tensor(p.restoration).to(at::kDouble), c.want("patching"), "patching restoration");
+  expect_close(at::tensor(p.cls, at::kDouble), c.want("patching.cls"), "patching the CLS token");
+  expect_close(at::tensor(p.all, at::kDouble), c.want("patching.all"), "patching every token");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Explanations,

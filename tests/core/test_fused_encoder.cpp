@@ -158,6 +158,39 @@ TEST(FusedEncoder, AutogradTakesTheLibTorchLayers) {
   expect_close(out.last_hidden_state.detach(), plain.last_hidden_state, "last_hidden_state", 1e-4);
 }
 
+// Hooks (model/hooks.h) split the forward: layers they reach inside run on the LibTorch layers,
+// the rest on the fused kernels, from any layer on.
+TEST(FusedEncoder, HooksSplitTheForwardWithoutChangingIt) {
+  const Pair p = models("gelu", Precision::FP32);
+  ASSERT_NE(p.fused.fused_cpu(), nullptr);
+  const ModelOutput plain = p.reference.forward(pixels(2));
+  const ForwardOptions o = p.fused.prepare(pixels(2), {});
+  at::Tensor pattern, z;
+  Hooks read;
+  read.add(HookName::parse("blocks.1.attn.hook_pattern"), [&](const at::Tensor& t) { return pattern = t; });
+  read.add(HookName::parse("blocks.2.attn.hook_z"), [&](const at::Tensor& t) { return z = t; });
+  const ModelOutput hooked = p.fused.run(plain.hidden_states[0], 0, o, read);
+  expect_same_outputs(hooked, plain, 1e-4);
+  expect_close(pattern, plain.attentions[1], "blocks.1.attn.hook_pattern", 1e-4);
+  EXPECT_EQ(z.sizes(), (at::IntArrayRef{2, 4, 37, 16}));
+  // From layer 2's input the rest of the forward is the same; a layer of patched tokens is not.
+  expect_close(p.fused.run(plain.hidden_states[2], 2, o).last_hidden_state, plain.last_hidden_state, "run from layer 2", 1e-4);
+  Hooks zero_head;
+  zero_head.add({1, HookPoint::HeadOutput}, [](const at::Tensor& t) {
+    at::Tensor out = t.clone();
+    out.select(1, 2).zero_();
+    return out;
+  });
+  ForwardOptions masked = o;
+  masked.head_mask = at::ones({3, 4});
+  masked.head_mask[1][2] = 0.0;
+  expect_close(p.fused.run(plain.hidden_states[0], 0, o, zero_head).last_hidden_state,
+               p.reference.forward(pixels(2), masked).last_hidden_state, "head (1, 2) zeroed = head_mask", 1e-4);
+  for (const HookName& n : {HookName{0, HookPoint::ResidPre}, HookName{11, HookPoint::AttnScores}}) EXPECT_EQ(HookName::parse(n.str()), n);
+  EXPECT_THROW(HookName::parse("blocks.x.attn.hook_pattern"), Error);
+  EXPECT_THROW(p.fused.run(plain.hidden_states[0], 4, o), Error);
+}
+
 TEST(FusedEncoder, SaysWhyWhenItCannotRun) {
   std::string why;
   EXPECT_EQ(FusedCpuEncoder::create({}, {}, Precision::BF16, &why), nullptr);
