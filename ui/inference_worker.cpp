@@ -86,6 +86,11 @@ InferenceWorker::InferenceWorker() : bench_(std::make_unique<Workbench>()) {
   qRegisterMetaType<SweepRequest>();
   qRegisterMetaType<LinearHead>();
   qRegisterMetaType<Predictor>();
+  qRegisterMetaType<FaithfulnessResult>();
+  qRegisterMetaType<CausesResult>();
+  qRegisterMetaType<KnockoutResult>();
+  qRegisterMetaType<KnockoutRequest>();
+  qRegisterMetaType<ExplainTarget>();
 }
 InferenceWorker::~InferenceWorker() = default;
 
@@ -205,6 +210,7 @@ void InferenceWorker::runView(const Pending& pending) {
     if (compare_ && compare_->has_image(r.image_id)) view->compare = std::make_shared<const ShownView>(compare_->show_compared(r));
     view->latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - pending.asked).count();
     Q_EMIT viewReady(view);
+    QMetaObject::invokeMethod(this, [this] { runFaithfulness(); }, Qt::QueuedConnection);  // one stopped for this view
   } catch (const std::exception& e) {
     Q_EMIT failed(message_of(e));
   }
@@ -250,6 +256,92 @@ void InferenceWorker::runSweep(quint64 id, const SweepRequest& request, const Ma
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   Q_EMIT sweepFinished(result);
+}
+
+void InferenceWorker::requestFaithfulness(quint64 image_id, const PatchMask& mask, const MapSpec& map) {
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    pending_faithfulness_ = FaithfulnessResult{image_id, mask, map, {}};
+  }
+  QMetaObject::invokeMethod(this, [this] { runFaithfulness(); }, Qt::QueuedConnection);
+}
+
+void InferenceWorker::runFaithfulness() {
+  std::optional<FaithfulnessResult> job;
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    if (pending_) return;  // a view waits: it goes first, and asks again when answered
+    job.swap(pending_faithfulness_);
+  }
+  if (!job || !bench_->has_model() || !bench_->has_image(job->image_id)) return;
+  const Busy busy(this);
+  try {
+    bool superseded = false;
+    job->value = bench_->faithfulness(job->image_id, job->mask, job->map, {}, [&](int, int) {
+      std::lock_guard<std::mutex> lock(pending_mutex_);
+      superseded = pending_.has_value() || pending_faithfulness_.has_value();
+      return !superseded;
+    });
+    Q_EMIT faithfulnessReady(*job);
+  } catch (const std::exception& e) {
+    // Stopped for a newer request, or a map with nothing to follow: the strip says it has no curves.
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    if (!pending_ && !pending_faithfulness_) Q_EMIT failed(QStringLiteral("faithfulness: ") + message_of(e));
+  }
+}
+
+void InferenceWorker::requestCauses(quint64 image_id, const PatchMask& mask, const ExplainTarget& target) {
+  const int ticket = ++causes_requested_;
+  QMetaObject::invokeMethod(this, [this, image_id, mask, target, ticket] { runCauses(image_id, mask, target, ticket); },
+                            Qt::QueuedConnection);
+}
+
+QString InferenceWorker::targetLabel(const ExplainTarget& target) const {
+  const char* source = target.source == PredictionSource::Classifier ? "classifier" : target.source == PredictionSource::FewShot ? "few-shot" : "prototype";
+  return QStringLiteral("%1 (%2)").arg(QString::fromStdString(bench_->predictor().label(target.source, target.index)), QString::fromLatin1(source));
+}
+
+void InferenceWorker::runCauses(quint64 id, const PatchMask& mask, const ExplainTarget& target, int ticket) {
+  CausesResult result;
+  result.image_id = id;
+  result.mask = mask;
+  const auto cancelled = [&] { return causes_cancelled_.load() >= ticket; };
+  if (!bench_->has_model() || !bench_->has_image(id) || cancelled()) {
+    result.cancelled = true;
+    Q_EMIT causesFinished(result);
+    return;
+  }
+  const Busy busy(this);
+  const auto start = Clock::now();
+  const int layers = bench_->model().layers, total = mask.any() ? 2 * layers : layers;
+  const auto progress = [&](int offset) {
+    return [&, offset](int done, int) {
+      Q_EMIT causesProgress(offset + done, total);
+      processPending();  // an interactive request waiting? serve it between layers
+      return !cancelled();
+    };
+  };
+  try {
+    result.heads = std::make_shared<const HeadAblation>(bench_->head_ablation(id, mask, target, progress(0)));
+    result.target = targetLabel(result.heads->target);
+    if (mask.any()) result.patching = std::make_shared<const Patching>(bench_->patching(id, mask, result.heads->target, progress(layers)));
+  } catch (const std::exception& e) {
+    if (!cancelled()) Q_EMIT failed(QStringLiteral("causes: ") + message_of(e));
+    result.cancelled = true;
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  Q_EMIT causesFinished(result);
+}
+
+void InferenceWorker::knockout(quint64 id, const KnockoutRequest& request, const ExplainTarget& target) {
+  if (!bench_->has_model() || !bench_->has_image(id)) return;
+  const Busy busy(this);
+  try {
+    const ModelDescription& d = bench_->model();
+    Q_EMIT knockoutReady({id, request, bench_->knockout(id, PatchMask(d.grid_rows, d.grid_cols), request, target)});
+  } catch (const std::exception& e) {
+    Q_EMIT failed(QStringLiteral("knockout: ") + message_of(e));
+  }
 }
 
 void InferenceWorker::emitFewShot() {

@@ -35,6 +35,13 @@ class InferenceWorker : public QObject {
   void requestView(const ViewRequest& request);
   void requestSweep(quint64 image_id, const SweepRequest& request, const MapSpec& guide);
   void cancelSweep() { sweeps_cancelled_ = sweeps_requested_.load(); }
+  // A map's faithfulness curves, measured when no view is waiting; a newer view or
+  // faithfulness request stops it (only the newest is kept, as for views).
+  void requestFaithfulness(quint64 image_id, const PatchMask& mask, const MapSpec& map);
+  // Head ablation and, with something masked, activation patching of that view, for `target`
+  // (index -1: the top prediction); served between layers like sweeps, and cancellable.
+  void requestCauses(quint64 image_id, const PatchMask& mask, const ExplainTarget& target);
+  void cancelCauses() { causes_cancelled_ = causes_requested_.load(); }
 
  public Q_SLOTS:
   // device: auto | cpu | cuda; precision: auto | fp32 | bf16 | fp16. `demo` marks bundled test
@@ -53,6 +60,8 @@ class InferenceWorker : public QObject {
   void requestBaseline(quint64 id);
   // Masks `ratio` of the patches the unmasked view's `map` weighs most (or least).
   void maskByMap(quint64 id, const msnlens::MapSpec& map, double ratio, bool most);
+  // The patches of `request` hidden from attention in the unmasked view.
+  void knockout(quint64 id, const msnlens::KnockoutRequest& request, const msnlens::ExplainTarget& target);
   // Few-shot classes: read from a .fewshot file, or fitted on the CLS embeddings of example
   // images this worker holds (examples[c] are the ids of class c's images).
   void loadFewShot(const QString& path);
@@ -74,6 +83,10 @@ class InferenceWorker : public QObject {
   // A long map (occlusion) under way; a newer view request stops it.
   void mapProgress(int done, int total);
   void sweepFinished(const msnlens::SweepResult& result);
+  void faithfulnessReady(const msnlens::FaithfulnessResult& result);
+  void causesProgress(int done, int total);
+  void causesFinished(const msnlens::CausesResult& result);
+  void knockoutReady(const msnlens::KnockoutResult& result);
   // The classes now ranked (in predictor.few_shot()), from `source` (a file, or N examples).
   void fewShotReady(const msnlens::Predictor& predictor, const QString& source);
   void failed(const QString& message);
@@ -88,6 +101,9 @@ class InferenceWorker : public QObject {
   void processPending();
   void runView(const Pending& pending);
   void runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket);
+  void runFaithfulness();
+  void runCauses(quint64 id, const PatchMask& mask, const ExplainTarget& target, int ticket);
+  QString targetLabel(const ExplainTarget& target) const;
   void storeImage(quint64 id, RgbImage rgb, const QString& name);
   void emitFewShot();
 
@@ -99,6 +115,8 @@ class InferenceWorker : public QObject {
   std::optional<Pending> pending_;
   bool scheduled_ = false;
   std::atomic<int> sweeps_requested_{0}, sweeps_cancelled_{0};
+  std::optional<FaithfulnessResult> pending_faithfulness_;  // under pending_mutex_
+  std::atomic<int> causes_requested_{0}, causes_cancelled_{0};
 };
 
 }  // namespace msnlens

@@ -35,6 +35,8 @@
 #include "ui/predictions_panel.h"
 #include "ui/status_line.h"
 #include "ui/sweep_panel.h"
+#include "ui/causes_panel.h"
+#include "ui/faithfulness_strip.h"
 #include "ui/view_export.h"
 
 namespace msnlens {
@@ -74,6 +76,9 @@ void MainWindow::buildUi() {
   left_layout->setContentsMargins(0, 0, 0, 0);
   left_layout->addWidget(error_);
   left_layout->addWidget(canvas_, 1);
+  faithfulness_ = new FaithfulnessStrip;
+  faithfulness_->setObjectName("faithfulnessStrip");
+  left_layout->addWidget(faithfulness_);
   left_layout->addWidget(strip_);
 
   // Right: model, predictions, tabs.
@@ -122,7 +127,7 @@ void MainWindow::buildUi() {
   statusBar()->addPermanentWidget(status_);
   resize(1280, 800);
 
-  views_ = new ViewController(worker_, {canvas_, tabs_, predictions_, images_}, this);
+  views_ = new ViewController(worker_, {canvas_, tabs_, predictions_, images_, faithfulness_}, this);
   connect(views_, &ViewController::viewUpdated, this, &MainWindow::viewUpdated);
   connect(views_, &ViewController::latencyChanged, status_, &StatusLine::setLatency);
 }
@@ -174,6 +179,13 @@ void MainWindow::connectWorker() {
     views_->acceptSweep(result);
     Q_EMIT sweepFinished();
   });
+  connect(worker_, &InferenceWorker::faithfulnessReady, views_, &ViewController::acceptFaithfulness);
+  connect(worker_, &InferenceWorker::causesProgress, tabs_->causes(), &CausesPanel::setProgress);
+  connect(worker_, &InferenceWorker::causesFinished, this, [this](const CausesResult& result) {
+    views_->acceptCauses(result);
+    Q_EMIT causesFinished();
+  });
+  connect(worker_, &InferenceWorker::knockoutReady, views_, &ViewController::acceptKnockout);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
   connect(worker_, &InferenceWorker::failed, this, &MainWindow::failed);
   connect(worker_, &InferenceWorker::fewShotReady, this, [this](const Predictor& predictor, const QString& source) {
@@ -371,7 +383,8 @@ QJsonObject MainWindow::report() const {
 
 std::optional<Figure> MainWindow::figure() const {
   return view_figure({current(), views_->drawn().get(), canvas_->overlay(), canvas_->mask(), tabs_->attention()->opacity(),
-                      tabs_->attention()->showGrid(), views_->drawnColormap(), info_.grid_rows, info_.grid_cols});
+                      tabs_->attention()->showGrid(), views_->drawnColormap(), info_.grid_rows, info_.grid_cols,
+                      views_->faithfulnessCaption()});
 }
 
 bool MainWindow::exportFigure(const QString& path) {

@@ -21,6 +21,7 @@ class QMimeData;
 namespace msnlens {
 
 class EngineMenu;
+class FaithfulnessStrip;
 class ErrorBanner;
 class FileMenu;
 class ImageCanvas;
@@ -69,6 +70,7 @@ class MainWindow : public QMainWindow {
   bool viewCurrent() const;             // they answer the current settings (no request outstanding)
   bool allBaselines() const;            // every image's unmasked result is in (thumbnail captions)
   bool sweepRunning() const;
+  bool faithfulnessSettled() const { return views_->faithfulnessSettled(); }  // the strip is current
   // What the window asks of the worker for the current state (nothing without an image).
   std::optional<ViewRequest> desiredView() const;
   // Each mask edit timed until its overlay was painted, and the worker's share of that.
@@ -89,6 +91,7 @@ class MainWindow : public QMainWindow {
   void viewUpdated();    // the canvas shows a new result or heat map
   void baselineReady();  // an image's unmasked result arrived
   void sweepFinished();
+  void causesFinished();
   // The worker could not load a model or an image, or compute something (its message).
   void failed(const QString& message);
 
@@ -131,6 +134,7 @@ class MainWindow : public QMainWindow {
   ImageCanvas* canvas_ = nullptr;
   ImageListModel* images_ = nullptr;
   ImageStrip* strip_ = nullptr;
+  FaithfulnessStrip* faithfulness_ = nullptr;
   ModelBox* model_ = nullptr;
   PredictionsPanel* predictions_ = nullptr;
   PanelTabs* tabs_ = nullptr;

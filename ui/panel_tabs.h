@@ -1,6 +1,6 @@
 #pragma once
-// The tabs on the right, one panel each: Attention, Heads, Masking, Sweep, Classes, Lens,
-// Compare. Only
+// The tabs on the right, one panel each: Attention, Heads, Masking, Sweep, Causes, Classes,
+// Lens, Compare. Only
 // the visible panel's maps are asked of the engine (the overview alone recomputes every
 // layer's attention).
 
@@ -11,6 +11,7 @@
 namespace msnlens {
 
 class AttentionPanel;
+class CausesPanel;
 class ClassesPanel;
 class ComparePanel;
 class HeadsPanel;
@@ -22,7 +23,7 @@ class PanelTabs : public QTabWidget {
   Q_OBJECT
 
  public:
-  enum class Tab { Attention, Heads, Masking, Sweep, Classes, Lens, Compare };  // in their order
+  enum class Tab { Attention, Heads, Masking, Sweep, Causes, Classes, Lens, Compare };  // in their order
 
   explicit PanelTabs(QWidget* parent = nullptr);
 
@@ -34,6 +35,7 @@ class PanelTabs : public QTabWidget {
   HeadsPanel* heads() const { return heads_; }
   MaskingPanel* masking() const { return masking_; }
   SweepPanel* sweep() const { return sweep_; }
+  CausesPanel* causes() const { return causes_; }
   ClassesPanel* classes() const { return classes_; }
   LensPanel* lens() const { return lens_; }
   ComparePanel* compare() const { return compare_; }
@@ -43,6 +45,7 @@ class PanelTabs : public QTabWidget {
   HeadsPanel* heads_;
   MaskingPanel* masking_;
   SweepPanel* sweep_;
+  CausesPanel* causes_;
   ClassesPanel* classes_;
   LensPanel* lens_;
   ComparePanel* compare_;

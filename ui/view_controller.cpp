@@ -1,7 +1,11 @@
 #include "ui/view_controller.h"
 
+#include <QTimer>
+
 #include "ui/attention_panel.h"
+#include "ui/causes_panel.h"
 #include "ui/compare_panel.h"
+#include "ui/faithfulness_strip.h"
 #include "ui/heads_panel.h"
 #include "ui/heatmap.h"
 #include "ui/image_canvas.h"
@@ -16,7 +20,7 @@
 namespace msnlens {
 
 ViewController::ViewController(InferenceWorker* worker, const Widgets& widgets, QObject* parent)
-    : QObject(parent), worker_(worker), w_(widgets) {
+    : QObject(parent), worker_(worker), w_(widgets), faithfulness_timer_(new QTimer(this)) {
   // Whatever changes what the view shows asks for it again.
   connect(w_.canvas, &ImageCanvas::maskEdited, this, &ViewController::editMask);
   connect(w_.canvas, &ImageCanvas::queryPatchPicked, this, &ViewController::refresh);
@@ -44,6 +48,29 @@ ViewController::ViewController(InferenceWorker* worker, const Widgets& widgets, 
   connect(w_.tabs->masking(), &MaskingPanel::modeChanged, this, [this] {
     if (const ImageState* s = current(); s && s->mask.any()) editMask(s->mask);
   });
+  // Curves are measured once the view has been still this long: a user clicking through
+  // patches never waits for them.
+  faithfulness_timer_->setSingleShot(true);
+  faithfulness_timer_->setInterval(250);
+  connect(faithfulness_timer_, &QTimer::timeout, this, &ViewController::askFaithfulness);
+  connect(w_.faithfulness, &FaithfulnessStrip::measuringToggled, this, &ViewController::refreshFaithfulness);
+  CausesPanel* causes = w_.tabs->causes();
+  connect(causes, &CausesPanel::runRequested, this, [this, causes] {
+    const ImageState* s = current();
+    if (!s || !s->baseline) return;
+    causes->setRunning(true);
+    worker_->requestCauses(current_id_, s->mask, {w_.predictions->source(), -1});
+  });
+  connect(causes, &CausesPanel::cancelRequested, worker_, &InferenceWorker::cancelCauses, Qt::DirectConnection);
+  connect(causes, &CausesPanel::knockoutRequested, this, [this](KnockoutRequest request) {
+    const ImageState* s = current();
+    if (!s) return;
+    for (int p = 0; p < s->mask.size(); ++p)
+      if (s->mask.masked(p)) request.patches.push_back(p);
+    QMetaObject::invokeMethod(worker_, [w = worker_, id = current_id_, request, target = ExplainTarget{w_.predictions->source(), -1}] {
+      w->knockout(id, request, target);
+    });
+  });
 }
 
 void ViewController::setModel(const ModelInfo& info) {
@@ -57,6 +84,8 @@ void ViewController::setModel(const ModelInfo& info) {
   w_.tabs->attention()->setModel(info.layers, info.heads, info.grid_cols);
   w_.tabs->masking()->setMaskTokenAvailable(info.has_mask_token);
   w_.tabs->sweep()->setResult({});
+  w_.tabs->causes()->setModel(info.layers);
+  faithfulness_.reset();
   w_.images->resetResults(info.grid_rows, info.grid_cols);
   if (const ImageState* s = current()) {
     w_.canvas->setMask(s->mask);
@@ -84,6 +113,8 @@ void ViewController::select(quint64 id) {
   w_.canvas->setQueryPatch(-1);
   if (w_.tabs->sweep()->running()) worker_->cancelSweep();  // its curves would be of the other image
   w_.tabs->sweep()->setResult({});
+  if (w_.tabs->causes()->running()) worker_->cancelCauses();
+  w_.tabs->causes()->setResult({}, {}, w_.tabs->attention()->colormap());
   refresh();
 }
 
@@ -130,11 +161,7 @@ void ViewController::refresh() {
   const Colormap colormap = w_.tabs->attention()->colormap();
   const ShownViewPtr view = s ? s->view : nullptr;
   w_.tabs->attention()->showSpec(spec, view ? QString::fromStdString(view->target_label) : QString());
-  if (s && !answered(*s))
-    if (const std::optional<ViewRequest> want = desiredView(); want && want != sent_) {
-      sent_ = want;
-      worker_->requestView(*want);  // answered through accept(), which refreshes again
-    }
+  if (s) askUnlessAnswered(*s);
   // Redrawn only when the view or how it is drawn changed: a click asks for a new answer first,
   // and repainting the old one meanwhile would take a core from the forward pass.
   const auto drawn = std::make_tuple(view, spec, colormap, s ? s->image.cacheKey() : 0);
@@ -152,8 +179,10 @@ void ViewController::refresh() {
   w_.predictions->showScores(predictor_, unmasked, s && s->mask.any() ? s->masked.get() : nullptr,
                              !info_.path.isEmpty() && !info_.has_classifier);
   w_.tabs->sweep()->setAvailable(unmasked != nullptr);
+  w_.tabs->causes()->setAvailable(unmasked != nullptr && predictor_.preferred() != PredictionSource::None);
   w_.tabs->lens()->showLens(view ? view->maps.get() : nullptr, predictor_, w_.predictions->source(), w_.predictions->sourceText());
   refreshResponse();
+  refreshFaithfulness();
   if (s && click_pending_ && answered(*s)) finishClickMeasure();
   Q_EMIT viewUpdated();
 }
@@ -184,11 +213,80 @@ void ViewController::editMask(const PatchMask& mask) {
   }
   // The previous masked result shows until the new one arrives; nothing else is redrawn
   // meanwhile, so the UI thread leaves both cores to the forward pass.
-  if (const std::optional<ViewRequest> want = desiredView(); want && !answered(*s) && want != sent_) {
-    sent_ = want;
-    worker_->requestView(*want);
-  }
+  askUnlessAnswered(*s);
   refreshResponse();
+}
+
+void ViewController::askUnlessAnswered(const ImageState& s) {
+  if (answered(s)) return;
+  if (const std::optional<ViewRequest> want = desiredView(); want && want != sent_) {
+    sent_ = want;
+    worker_->requestView(*want);  // answered through accept(), which refreshes again
+  }
+}
+
+std::optional<FaithfulnessResult> ViewController::faithfulnessWanted() const {
+  const ImageState* s = current();
+  if (!s || !w_.faithfulness->measuring() || info_.path.isEmpty() || predictor_.preferred() == PredictionSource::None) return std::nullopt;
+  const MapSpec spec = mapSpec();
+  if (map_channels(spec.source) != 1 || w_.tabs->masking()->mode() != MaskMode::DropTokens) return std::nullopt;
+  return FaithfulnessResult{current_id_, s->mask, spec, {}};
+}
+
+void ViewController::refreshFaithfulness() {
+  const std::optional<FaithfulnessResult> want = faithfulnessWanted();
+  const bool shown = want && faithfulness_ && faithfulness_->image_id == want->image_id && faithfulness_->mask == want->mask &&
+                     faithfulness_->map == want->map;
+  if (shown) {
+    w_.faithfulness->showResult(faithfulness_);
+    return;
+  }
+  const ImageState* s = current();
+  if (!w_.faithfulness->measuring()) return;
+  if (!want) {
+    w_.faithfulness->showPending(tr("Not measured for this map: it ranks patches by one value, with MSN's token dropping"));
+    return;
+  }
+  w_.faithfulness->showPending(tr("measuring…"));
+  if (s && answered(*s)) faithfulness_timer_->start();
+}
+
+void ViewController::askFaithfulness() {
+  const ImageState* s = current();
+  const std::optional<FaithfulnessResult> want = faithfulnessWanted();
+  if (!want || !s || !answered(*s)) return;
+  const auto same = [](const FaithfulnessResult& a, const FaithfulnessResult& b) {
+    return a.image_id == b.image_id && a.mask == b.mask && a.map == b.map;
+  };
+  if (faithfulness_sent_ && same(*faithfulness_sent_, *want)) return;  // on its way
+  faithfulness_sent_ = want;
+  worker_->requestFaithfulness(want->image_id, want->mask, want->map);
+}
+
+void ViewController::acceptFaithfulness(const FaithfulnessResult& result) {
+  faithfulness_ = std::make_shared<const FaithfulnessResult>(result);
+  refreshFaithfulness();
+  Q_EMIT viewUpdated();
+}
+
+QString ViewController::faithfulnessCaption() const {
+  const ShownView* v = drawn().get();
+  if (!faithfulness_ || !v || faithfulness_->image_id != v->request.image_id || !(faithfulness_->mask == v->request.mask) ||
+      !(faithfulness_->map == v->request.maps.map))
+    return {};
+  return w_.faithfulness->caption();
+}
+
+void ViewController::acceptCauses(const CausesResult& result) {
+  w_.tabs->causes()->setRunning(false);
+  const ImageState* s = current();
+  if (s && result.image_id == current_id_ && !result.cancelled) w_.tabs->causes()->setResult(result, s->image, w_.tabs->attention()->colormap());
+  Q_EMIT viewUpdated();
+}
+
+void ViewController::acceptKnockout(const KnockoutResult& result) {
+  if (result.image_id == current_id_) w_.tabs->causes()->setKnockout(result);
+  Q_EMIT viewUpdated();
 }
 
 void ViewController::maskAction(MaskAction action) {

@@ -9,6 +9,8 @@
 #include <QElapsedTimer>
 #include <QObject>
 
+#include <memory>
+
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -16,8 +18,11 @@
 #include "msnlens.h"
 #include "ui/view_types.h"
 
+class QTimer;
+
 namespace msnlens {
 
+class FaithfulnessStrip;
 class ImageCanvas;
 class ImageListModel;
 class InferenceWorker;
@@ -35,6 +40,7 @@ class ViewController : public QObject {
     PanelTabs* tabs = nullptr;
     PredictionsPanel* predictions = nullptr;
     ImageListModel* images = nullptr;
+    FaithfulnessStrip* faithfulness = nullptr;
   };
   ViewController(InferenceWorker* worker, const Widgets& widgets, QObject* parent = nullptr);
 
@@ -75,6 +81,15 @@ class ViewController : public QObject {
   void acceptSweep(const SweepResult& result);
   // An answer from the engine (for any image).
   void accept(const ShownViewPtr& view);
+  // A map's faithfulness curves: shown when they are of the map shown.
+  void acceptFaithfulness(const FaithfulnessResult& result);
+  // The Causes tab's run or knockout: shown when of the current image.
+  void acceptCauses(const CausesResult& result);
+  void acceptKnockout(const KnockoutResult& result);
+  // The faithfulness line the figure of the map shown carries ("" while not measured).
+  QString faithfulnessCaption() const;
+  // The strip shows the curves of the map shown, or that map has none to show.
+  bool faithfulnessSettled() const { return !faithfulnessWanted() || !faithfulnessCaption().isEmpty(); }
 
   // The view the canvas's heat map was drawn from and its colours (maybe still those of the
   // previous settings, until the new answer arrives).
@@ -92,7 +107,14 @@ class ViewController : public QObject {
 
  private:
   void refreshResponse();
+  // Sends the view s wants to the worker, unless s already shows it or it is on its way.
+  void askUnlessAnswered(const ImageState& s);
   void finishClickMeasure();
+  // The curves wanted for the map shown: (image, mask, map); nullopt when it has none (not a
+  // one-value map, not token dropping, or the strip is off).
+  std::optional<FaithfulnessResult> faithfulnessWanted() const;
+  void refreshFaithfulness();
+  void askFaithfulness();
 
   InferenceWorker* worker_;
   Widgets w_;
@@ -106,6 +128,9 @@ class ViewController : public QObject {
   QElapsedTimer click_timer_;
   bool click_pending_ = false;
   std::vector<double> click_latencies_, result_latencies_;
+  std::shared_ptr<const FaithfulnessResult> faithfulness_;  // the latest curves
+  std::optional<FaithfulnessResult> faithfulness_sent_;     // the last asked for
+  QTimer* faithfulness_timer_;  // measures once the view has settled, so clicks are not slowed
 };
 
 }  // namespace msnlens

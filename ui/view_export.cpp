@@ -45,6 +45,7 @@ std::optional<Figure> view_figure(const FigureInputs& in) {
   f.colormap = in.colormap;
   f.range = v->display.range;
   f.title = QString::fromStdString(figure_title(s->name.toStdString(), *v));
+  if (!in.faithfulness.isEmpty()) f.title += QStringLiteral("\n") + in.faithfulness;
   return f;
 }
 

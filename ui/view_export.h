@@ -37,6 +37,7 @@ struct FigureInputs {
   bool grid = true;
   Colormap colormap = Colormap::Inferno;
   int grid_rows = 0, grid_cols = 0;
+  QString faithfulness;  // the map's AUCs, when measured: a line under the title
 };
 std::optional<Figure> view_figure(const FigureInputs& in);
 

@@ -47,8 +47,38 @@ struct SweepResult {
   double seconds = 0;
 };
 
+// A map's faithfulness curves (MSN token dropping), for the view and map they measured.
+struct FaithfulnessResult {
+  quint64 image_id = 0;
+  PatchMask mask;
+  MapSpec map;
+  Faithfulness value;
+};
+
+// The Causes tab's run on one view: every head ablated and, with a mask, the patching stack.
+struct CausesResult {
+  quint64 image_id = 0;
+  PatchMask mask;
+  QString target;  // what y is: "Sneaker (few-shot)"
+  std::shared_ptr<const HeadAblation> heads;
+  std::shared_ptr<const Patching> patching;  // only with something masked
+  bool cancelled = false;
+  double seconds = 0;
+};
+
+struct KnockoutResult {
+  quint64 image_id = 0;
+  KnockoutRequest request;
+  KnockoutEffect effect;
+};
+
 }  // namespace msnlens
 
+Q_DECLARE_METATYPE(msnlens::FaithfulnessResult)
+Q_DECLARE_METATYPE(msnlens::CausesResult)
+Q_DECLARE_METATYPE(msnlens::KnockoutResult)
+Q_DECLARE_METATYPE(msnlens::KnockoutRequest)
+Q_DECLARE_METATYPE(msnlens::ExplainTarget)
 Q_DECLARE_METATYPE(msnlens::ModelInfo)
 Q_DECLARE_METATYPE(msnlens::ViewSummaryPtr)
 Q_DECLARE_METATYPE(msnlens::ShownViewPtr)

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "latency.h"
+#include "ui/causes_panel.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 #include "ui/masking_panel.h"
@@ -25,6 +26,7 @@ struct View {
 };
 constexpr View kViews[] = {{"attention", PanelTabs::Tab::Attention}, {"heads", PanelTabs::Tab::Heads},
                            {"masking", PanelTabs::Tab::Masking},     {"sweep", PanelTabs::Tab::Sweep},
+                           {"causes", PanelTabs::Tab::Causes},
                            {"classes", PanelTabs::Tab::Classes},     {"lens", PanelTabs::Tab::Lens},
                            {"compare", PanelTabs::Tab::Compare}};
 
@@ -45,6 +47,7 @@ HeadlessDriver::HeadlessDriver(MainWindow& window, QObject* parent) : QObject(pa
   connect(&window_, &MainWindow::viewUpdated, this, &HeadlessDriver::advance);
   connect(&window_, &MainWindow::baselineReady, this, &HeadlessDriver::advance);
   connect(&window_, &MainWindow::sweepFinished, this, &HeadlessDriver::advance);
+  connect(&window_, &MainWindow::causesFinished, this, &HeadlessDriver::advance);
 }
 
 void HeadlessDriver::takeScreenshot(const QString& path, const QString& view) {
@@ -87,12 +90,24 @@ void HeadlessDriver::advance() {
   if (screenshot_path_.isEmpty() && figure_path_.isEmpty()) return;
   // Every thumbnail shows its top-1 before the window is grabbed.
   if (!window_.allBaselines()) return;
-  if (view_ == "masking" && !mask_applied_) {
+  // Masking and Causes show a random mask (Causes patches it back).
+  const bool masked = view_ == "masking" || view_ == "causes";
+  if (masked && !mask_applied_) {
     mask_applied_ = true;
     QTimer::singleShot(0, this, [this] { window_.tabs()->masking()->trigger(MaskAction::Random); });
     return;
   }
-  if (view_ == "masking" && !window_.maskedResult()) return;
+  if (masked && !window_.maskedResult()) return;
+  if (!window_.faithfulnessSettled()) return;  // the strip under the map shows its curves
+  if (view_ == "causes") {
+    CausesPanel* causes = window_.tabs()->causes();
+    if (!causes_started_) {
+      causes_started_ = true;
+      QTimer::singleShot(0, causes, &CausesPanel::runRequested);
+      return;
+    }
+    if (causes->running() || !causes->result().heads) return;
+  }
   if (view_ == "compare" && !window_.compareShown()) return;
   if (view_ == "sweep") {
     if (!sweep_started_) {

@@ -38,7 +38,7 @@ class HeadlessDriver : public QObject {
 
   MainWindow& window_;
   QString screenshot_path_, figure_path_, view_, benchmark_json_;
-  bool mask_applied_ = false, sweep_started_ = false;
+  bool mask_applied_ = false, sweep_started_ = false, causes_started_ = false;
   int clicks_ = 0;
   std::size_t clicks_sent_ = 0;
   bool click_scheduled_ = false;
