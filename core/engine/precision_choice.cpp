@@ -4,6 +4,8 @@
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
+#include <cstdio>
+
 #include "common/error.h"
 
 namespace msnlens {
@@ -21,7 +23,13 @@ std::vector<PrecisionOffer> cpu_precision_offers(const CpuKernels& cpu) {
   const std::string isa = isa_name(cpu.onednn);
   std::vector<PrecisionOffer> offers;
   offers.push_back({Precision::FP32, true, "float32 throughout (exact)"});
-  if (has_native_bf16(cpu.onednn)) {
+  if (has_native_bf16(cpu.onednn) && !bf16_pays_off(cpu)) {
+    char measured[48];
+    std::snprintf(measured, sizeof measured, "%.2fx", cpu.bf16_speedup);
+    offers.push_back({Precision::BF16, true,
+                      "bf16 GEMMs in hardware (oneDNN " + isa + "), but measured at " + measured +
+                          " the speed of fp32 on this CPU (no AMX), so fp32 is the default"});
+  } else if (has_native_bf16(cpu.onednn)) {
     offers.push_back({Precision::BF16, true, "bf16 GEMMs in hardware (oneDNN " + isa + "), float32 accumulation"});
   } else if (has_bf16_gemms(cpu.onednn)) {
     offers.push_back({Precision::BF16, true,
@@ -43,9 +51,7 @@ std::vector<PrecisionOffer> precision_offers(at::Device device) {
           {Precision::FP16, true, "fp16 on the GPU"}};
 }
 
-Precision cpu_default_precision(const CpuKernels& cpu) {
-  return has_native_bf16(cpu.onednn) ? Precision::BF16 : Precision::FP32;
-}
+Precision cpu_default_precision(const CpuKernels& cpu) { return bf16_pays_off(cpu) ? Precision::BF16 : Precision::FP32; }
 
 Precision default_precision(at::Device device) {
   if (!device.is_cuda()) return cpu_default_precision(cpu_kernels());

@@ -1,10 +1,13 @@
 #include "kernels/cpu_isa.h"
 
+#include "kernels/fused_cpu_encoder.h"
+
 #include <ATen/Version.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -56,7 +59,13 @@ CpuKernels cpu_kernels() {
   k.aten = aten_capability();
   for (const char* var : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"})
     if (const char* v = std::getenv(var); v != nullptr && *v != '\0') k.cap += (k.cap.empty() ? "" : " ") + std::string(var) + "=" + v;
+  if (k.onednn == Isa::Avx512CoreBf16) k.bf16_speedup = bf16_layer_speedup();
   return k;
+}
+
+bool bf16_pays_off(const CpuKernels& cpu) {
+  if (!has_native_bf16(cpu.onednn)) return false;
+  return cpu.onednn >= Isa::Avx512CoreAmx || cpu.bf16_speedup == 0 || cpu.bf16_speedup >= kBf16Payoff;
 }
 
 std::string cpu_class(const CpuKernels& cpu) {
@@ -68,7 +77,9 @@ std::string cpu_class(const CpuKernels& cpu) {
 }
 
 std::string describe(const CpuKernels& cpu) {
-  return cpu_class(cpu) + " (oneDNN " + isa_name(cpu.onednn) + ", ATen " + cpu.aten +
+  char measured[48] = "";
+  if (cpu.bf16_speedup > 0) std::snprintf(measured, sizeof measured, ", bf16 measured %.2fx fp32", cpu.bf16_speedup);
+  return cpu_class(cpu) + " (oneDNN " + isa_name(cpu.onednn) + ", ATen " + cpu.aten + measured +
          (cpu.cap.empty() ? "" : ", capped by " + cpu.cap) + ")";
 }
 

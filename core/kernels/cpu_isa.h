@@ -15,6 +15,9 @@ struct CpuKernels {
   Isa onednn = Isa::Generic;  // what oneDNN dispatches to
   std::string aten;           // ATen's vectorised kernels: "default", "avx2" or "avx512"
   std::string cap;            // the caps set in the environment ("ONEDNN_MAX_CPU_ISA=AVX2 ..."), "" when none
+  // Where bf16 runs in hardware without AMX: how many times faster a bf16 encoder layer ran
+  // than a float32 one here (bf16_layer_speedup); 0 where not measured.
+  double bf16_speedup = 0;
 };
 
 // This process's kernels.
@@ -32,13 +35,19 @@ Isa parse_isa(const std::string& name);
 // "AVX2" or "pre-AVX2".
 std::string cpu_class(const CpuKernels& cpu);
 // One line for headers and tooltips: "AVX512-BF16 (oneDNN avx512_core_bf16, ATen avx512)",
-// with ", capped by ONEDNN_MAX_CPU_ISA=AVX2 ..." where a cap is set.
+// with ", bf16 measured 0.55x fp32" where measured and ", capped by ONEDNN_MAX_CPU_ISA=AVX2 ..."
+// where a cap is set.
 std::string describe(const CpuKernels& cpu);
 
 // oneDNN has bf16 GEMMs that accumulate in float32 (AVX-512 and up: in hardware from
 // avx512_core_bf16, emulated on avx512_core).
 inline bool has_bf16_gemms(Isa isa) { return isa >= Isa::Avx512Core; }
-// ... and runs them in hardware, where bf16 is faster than float32.
+// ... and runs them in hardware.
 inline bool has_native_bf16(Isa isa) { return isa >= Isa::Avx512CoreBf16; }
+// Whether bf16 beats float32 here. AMX always does. avx512_core_bf16 alone does on AMD Zen 4/5,
+// whose bf16 dot products run at twice the FMA rate, but not on Intel without AMX (measured:
+// a Xeon with AMX hidden ran a ViT-S layer 1.5-1.9x slower in bf16), so there it is measured.
+constexpr double kBf16Payoff = 1.1;  // a measured speedup below this keeps float32
+bool bf16_pays_off(const CpuKernels& cpu);
 
 }  // namespace msnlens

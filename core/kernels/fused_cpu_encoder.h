@@ -60,4 +60,9 @@ class FusedCpuEncoder {
   virtual std::size_t weight_bytes() const = 0;
 };
 
+// How many times faster one ViT-S encoder layer (197 tokens) runs on these kernels in bf16 than
+// in float32, measured once per process (~0.1 s, interleaved, best of five); 0 where this build
+// or CPU has no fused bf16 kernels.
+double bf16_layer_speedup();
+
 }  // namespace msnlens

@@ -18,6 +18,8 @@ std::unique_ptr<FusedCpuEncoder> FusedCpuEncoder::create(const std::vector<Encod
   return nullptr;
 }
 
+double bf16_layer_speedup() { return 0; }
+
 // oneDNN's own reading: the strongest set whose every instruction the CPU has, then the cap
 // (ONEDNN_MAX_CPU_ISA first, as oneDNN reads it).
 Isa onednn_effective_isa() {

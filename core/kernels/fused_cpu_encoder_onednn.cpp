@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -439,6 +440,33 @@ std::unique_ptr<FusedCpuEncoder> FusedCpuEncoder::create(const std::vector<Encod
     *why = std::string("oneDNN: ") + e.what();
     return nullptr;
   }
+}
+
+double bf16_layer_speedup() {
+  static const double speedup = [] {
+    if (!has_bf16_gemms(onednn_effective_isa())) return 0.0;
+    const std::int64_t d = 384, inner = 1536;
+    at::manual_seed(0);
+    auto weight = [](std::int64_t out, std::int64_t in) { return at::randn({out, in}) * 0.02; };
+    EncoderLayerWeights w{at::ones({d}), at::zeros({d}), weight(3 * d, d), at::zeros({3 * d}), weight(d, d), at::zeros({d}),
+                          at::ones({d}), at::zeros({d}), weight(inner, d), at::zeros({inner}), weight(d, inner), at::zeros({d})};
+    const EncoderSpec spec{6, 1e-6, "gelu", 197};
+    std::string why;
+    const auto fp32 = FusedCpuEncoder::create({w}, spec, Precision::FP32, &why);
+    const auto bf16 = FusedCpuEncoder::create({w}, spec, Precision::BF16, &why);
+    if (!fp32 || !bf16) return 0.0;
+    const at::Tensor x = at::randn({1, 197, d});
+    auto seconds = [&](const FusedCpuEncoder& e) {
+      const auto start = std::chrono::steady_clock::now();
+      e.forward(x, {}, nullptr, nullptr, 0, 1);
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    for (int i = 0; i < 2; ++i) seconds(*fp32), seconds(*bf16);  // kernels compiled, caches warm
+    double best32 = 1e9, best16 = 1e9;
+    for (int i = 0; i < 5; ++i) best32 = std::min(best32, seconds(*fp32)), best16 = std::min(best16, seconds(*bf16));
+    return best32 / best16;
+  }();
+  return speedup;
 }
 
 Isa onednn_effective_isa() {

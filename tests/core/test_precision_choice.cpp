@@ -41,6 +41,17 @@ TEST(PrecisionChoice, EachCpuClassOffersWhatItsKernelsHonour) {
     EXPECT_TRUE(offer(cpu_precision_offers(kernels(isa)), Precision::BF16).available);
     EXPECT_EQ(cpu_default_precision(kernels(isa)), Precision::BF16);
   }
+  // ... unless measured slower, as on an Intel Xeon whose AMX is hidden: bf16 stays a choice,
+  // fp32 is the default and the offer says why. AMX is never second-guessed.
+  CpuKernels slow = kernels(Isa::Avx512CoreBf16), fast = slow, amx = kernels(Isa::Avx512CoreAmx);
+  slow.bf16_speedup = 0.55;
+  fast.bf16_speedup = 1.7;
+  amx.bf16_speedup = 0.5;
+  EXPECT_EQ(cpu_default_precision(slow), Precision::FP32);
+  EXPECT_TRUE(offer(cpu_precision_offers(slow), Precision::BF16).available);
+  EXPECT_NE(offer(cpu_precision_offers(slow), Precision::BF16).detail.find("0.55x the speed of fp32"), std::string::npos);
+  EXPECT_EQ(cpu_default_precision(fast), Precision::BF16);
+  EXPECT_EQ(cpu_default_precision(amx), Precision::BF16);
   for (const Isa isa : {Isa::Avx2, Isa::Avx512Core, Isa::Avx512CoreAmx})
     EXPECT_FALSE(offer(cpu_precision_offers(kernels(isa)), Precision::FP16).available);
 }
@@ -70,6 +81,10 @@ TEST(PrecisionChoice, ThisProcessReadsTheCapsItRunsUnder) {
     EXPECT_EQ(cpu.aten, aten) << describe(cpu);
   }
   EXPECT_NE(cpu.aten, "unknown");
+  // Where bf16 runs in hardware without AMX, it was measured on this CPU.
+  if (cpu.onednn == Isa::Avx512CoreBf16) {
+    EXPECT_GT(cpu.bf16_speedup, 0.0) << describe(cpu);
+  }
   // What the process offers is the policy applied to what it reads.
   EXPECT_EQ(default_precision(at::kCPU), cpu_default_precision(cpu));
   EXPECT_TRUE(offer(precision_offers(at::kCPU), default_precision(at::kCPU)).available);
