@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "analysis/predictions.h"
@@ -201,6 +202,7 @@ CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
   cmd->add_option("--images", a.images, "a folder of images (then --out is a folder)");
   cmd->add_option("--inputs", a.inputs, "safetensors with inputs.pixel_values [, keep_patches or bool_masked_pos]");
   cmd->add_option("--method", a.method, "attention, rollout, grad-rollout, chefer, occlusion, similarity, token-norms, pca or distance; "
+                                        "all (with --images and --faithfulness: every one-value map's AUCs in one table, .json and .csv); "
                                         "causes: head-ablation (float32 [layers, heads]), patching (needs --mask; float32 [layers, rows, "
                                         "cols], entry l the input to layer l+1, NaN where dropped) or knockout (.json)");
   cmd->add_option("--target", a.target, "what class-specific maps explain: index or name, optionally after classifier:, fewshot: or prototype: (default: the top-1)");
@@ -227,7 +229,10 @@ CLI::App* add_explain_command(CLI::App& app, ExplainArgs& a) {
   return cmd;
 }
 
-int run_explain(const ExplainArgs& a) {
+namespace {
+
+// One method over the inputs; returns what --faithfulness writes (null without it).
+nlohmann::json explain(const ExplainArgs& a) {
   if (!a.image.empty() + !a.images.empty() + !a.inputs.empty() != 1) fail("explain", "give exactly one of --image, --images or --inputs");
   std::vector<fs::path> files;
   if (!a.images.empty()) {
@@ -296,16 +301,17 @@ int run_explain(const ExplainArgs& a) {
                   f.random_deletion_auc, f.map.insertion_auc, f.random_insertion_auc);
     std::cout << line;
   };
-  auto write_faithfulness = [&] {
-    if (a.faithfulness.empty()) return;
-    write_json_file(a.faithfulness, a.images.empty() ? measured.front() : faithfulness_summary(measured, a.method));
+  auto write_faithfulness = [&]() -> nlohmann::json {
+    if (a.faithfulness.empty()) return nullptr;
+    nlohmann::json j = a.images.empty() ? measured.front() : faithfulness_summary(measured, a.method);
+    write_json_file(a.faithfulness, j);
+    return j;
   };
 
   if (!a.inputs.empty()) {
     const auto [mask, m] = add_inputs(bench, 1, a.inputs, d);
     explain_one(1, mask, m, a.out, nullptr, a.inputs);
-    write_faithfulness();
-    return 0;
+    return write_faithfulness();
   }
 #if MSNLENS_HAVE_IMAGEIO
   // A fit on every image needs them all loaded; otherwise one at a time.
@@ -321,11 +327,50 @@ int run_explain(const ExplainArgs& a) {
     explain_one(id, mask, *mode, out, &image, files[i].filename().string());
     if (!a.pca_all) bench.remove_image(id);
   }
-  write_faithfulness();
-  return 0;
+  return write_faithfulness();
 #else
   fail(files.front().string(), "this build has no image decoding (OpenCV was not found); use --inputs");
 #endif
+}
+
+}  // namespace
+
+// --method all: every one-value map's faithfulness over a folder, one table (Chefer et al.'s,
+// for this checkpoint and these images) as F.json and F.csv; each method's maps and per-image
+// curves in OUT/METHOD/.
+int run_explain(const ExplainArgs& a) {
+  if (a.method != "all") {
+    explain(a);
+    return 0;
+  }
+  if (a.images.empty() || a.faithfulness.empty())
+    fail("--method all", "compares every map's faithfulness over a folder: give --images DIR and --faithfulness F.json");
+  nlohmann::json table = nlohmann::json::array();
+  std::string csv = "method,images,deletion_auc,deletion_auc_se,random_deletion_auc,random_deletion_auc_se,"
+                    "insertion_auc,insertion_auc_se,random_insertion_auc,random_insertion_auc_se\n";
+  for (const char* method : {"attention", "rollout", "grad-rollout", "chefer", "occlusion", "similarity", "token-norms"}) {
+    ExplainArgs b = a;
+    b.method = method;
+    b.out = (fs::path(a.out) / method).string();
+    b.faithfulness = (fs::path(b.out) / "faithfulness.json").string();
+    fs::create_directories(b.out);
+    nlohmann::json summary = explain(b);
+    csv += std::string(method) + "," + std::to_string(summary["images"].size());
+    for (const char* key : {"deletion_auc", "random_deletion_auc", "insertion_auc", "random_insertion_auc"}) {
+      char cells[64];
+      std::snprintf(cells, sizeof cells, ",%.6f,%.6f", summary[key]["mean"].get<double>(), summary[key]["standard_error"].get<double>());
+      csv += cells;
+    }
+    csv += "\n";
+    summary.erase("images");  // kept in OUT/METHOD/faithfulness.json
+    table.push_back(summary);
+  }
+  write_json_file(a.faithfulness, {{"images", a.images}, {"methods", table}});
+  const fs::path csv_path = fs::path(a.faithfulness).replace_extension(".csv");
+  std::ofstream file(csv_path, std::ios::binary);
+  if (!(file << csv) || !file.flush()) fail(csv_path.string(), "cannot be written");
+  std::cout << "faithfulness of every map: " << a.faithfulness << " and " << csv_path.string() << "\n";
+  return 0;
 }
 
 }  // namespace msnlens

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <iomanip>
 
 #include "checkpoint/safetensors.h"
@@ -295,6 +296,23 @@ TEST_F(Cli, ExplainMeasuresHowFaithfulAMapIs) {
   const double mean = (folder["images"][0]["insertion_auc"].get<double>() + folder["images"][1]["insertion_auc"].get<double>()) / 2;
   EXPECT_NEAR(folder["insertion_auc"]["mean"].get<double>(), mean, 1e-12);
   EXPECT_GT(folder["insertion_auc"]["standard_error"].get<double>(), 0.0);
+  // Every map in one table, as JSON and CSV: each method's means equal its own folder's.
+  const fs::path table = dir_ / "table.json";
+  r = cli({"explain", "--model", data("models/tiny224-cls"), "--images", images.string(), "--method", "all", "--out",
+           (dir_ / "all").string(), "--faithfulness", table.string(), "--steps", "4", "--random-orders", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto all = read_json_file(table);
+  ASSERT_EQ(all["methods"].size(), std::size_t{7});
+  const auto chefer = read_json_file(dir_ / "all" / "chefer" / "faithfulness.json");
+  EXPECT_EQ(all["methods"][3]["method"].get<std::string>(), "chefer");
+  EXPECT_EQ(all["methods"][3]["deletion_auc"]["mean"].get<double>(), chefer["deletion_auc"]["mean"].get<double>());
+  std::ifstream csv(dir_ / "table.csv");
+  std::string header, row;
+  std::getline(csv, header);
+  EXPECT_TRUE(starts_with(header, "method,images,deletion_auc,deletion_auc_se,random_deletion_auc")) << header;
+  int rows = 0;
+  while (std::getline(csv, row)) rows += starts_with(row, "occlusion,2,") || starts_with(row, "chefer,2,") ? 1 : 0;
+  EXPECT_EQ(rows, 2);
   // What cannot be ranked, or is not MSN's masking, is refused by name.
   r = cli({"explain", "--model", data("models/tiny224-cls"), "--image", data("images/chelsea.png"), "--method", "pca", "--out",
            (dir_ / "pca.npy").string(), "--faithfulness", report.string()});
