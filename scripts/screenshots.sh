@@ -10,7 +10,7 @@ IMAGES=(resources/images/fashion/*.png)
 GALLERY_IMAGE=resources/images/fashion/00000-ankle-boot.png
 shot() { xvfb-run -a -s '-screen 0 1600x1000x24' "$APP" --model resources/models/msn-fmnist "$@"; }
 
-for view in attention heads masking sweep classes lens; do
+for view in attention heads masking sweep causes classes lens; do
   shot "${IMAGES[@]}" --screenshot "$OUT/$view.png" --view "$view"
 done
 if [ $# -ge 1 ]; then shot "${IMAGES[@]}" --compare "$1" --screenshot "$OUT/compare.png" --view compare; fi
