@@ -31,7 +31,8 @@ std::vector<std::int64_t> sorted(std::vector<int>::const_iterator first, std::ve
 
 Faithfulness faithfulness(const InferenceSession& session, const at::Tensor& pixels, const std::vector<int>& seen,
                           const std::vector<float>& map, const ExplainTarget& target, const LinearHead& few_shot,
-                          const FaithfulnessOptions& options, const Progress& progress) {
+                          const FaithfulnessOptions& options, const Progress& progress,
+                          const std::vector<FaithfulnessCurve>* random) {
   if (options.steps < 1) fail("faithfulness", "needs at least one step");
   if (options.random_orders < 0) fail("faithfulness", "the number of random orders cannot be negative");
   const ViTMSNModel& model = session.model();
@@ -45,7 +46,8 @@ Faithfulness faithfulness(const InferenceSession& session, const at::Tensor& pix
     k[static_cast<std::size_t>(i)] = static_cast<int>(std::floor(static_cast<double>(i) * n / s + 0.5));
     out.fractions.push_back(n > 0 ? static_cast<double>(k[static_cast<std::size_t>(i)]) / n : 0.0);
   }
-  out.random.resize(static_cast<std::size_t>(options.random_orders));
+  const bool reuse = random != nullptr && random->size() == static_cast<std::size_t>(options.random_orders);
+  out.random = reuse ? *random : std::vector<FaithfulnessCurve>(static_cast<std::size_t>(options.random_orders));
   std::vector<Row> rows;
   auto add_curves = [&](const std::vector<int>& order, FaithfulnessCurve& curve) {
     curve.deletion.assign(k.size(), 0.0);
@@ -57,7 +59,7 @@ Faithfulness faithfulness(const InferenceSession& session, const at::Tensor& pix
     }
   };
   add_curves(rank_by_map(map, seen), out.map);
-  for (int r = 0; r < options.random_orders; ++r) {
+  for (int r = 0; r < options.random_orders && !reuse; ++r) {
     std::vector<int> order;
     for (const int i : random_order(n, options.seed + static_cast<std::uint64_t>(r))) order.push_back(seen[static_cast<std::size_t>(i)]);
     add_curves(order, out.random[static_cast<std::size_t>(r)]);
@@ -97,7 +99,7 @@ Faithfulness faithfulness(const InferenceSession& session, const at::Tensor& pix
   };
   finish(out.map);
   for (FaithfulnessCurve& c : out.random) {
-    finish(c);
+    if (!reuse) finish(c);
     out.random_deletion_auc += c.deletion_auc / static_cast<double>(out.random.size());
     out.random_insertion_auc += c.insertion_auc / static_cast<double>(out.random.size());
   }

@@ -77,6 +77,15 @@ struct Workbench::Impl {
     std::uint64_t serial = 0;
     std::vector<float> distance;
   } distance_memo;
+  // The random orders' curves of the last faithfulness measured: the same for every map of a
+  // view, target and options, so switching maps runs only the map's own curves.
+  struct {
+    std::uint64_t serial = 0, classes = 0;
+    ExplainTarget target;
+    FaithfulnessOptions options;
+    std::vector<FaithfulnessCurve> curves;
+  } random_memo;
+  std::uint64_t classes_version = 0;  // bumped whenever the few-shot classes change
 
   Image& image(ImageId id) {
     const auto it = images.find(id);
@@ -225,6 +234,7 @@ const ModelDescription& Workbench::load_model(const std::string& path, const Wor
     m.distance_memo = {};
     m.few_shot = std::move(few_shot);
     m.few_shot_head = m.few_shot ? m.few_shot->linear_head() : LinearHead{};
+    ++m.classes_version;
     m.few_shot_source = classes.empty() ? std::string() : std::filesystem::path(classes).filename().string();
     d.load_ms = ms_since(start);
     m.description = std::move(d);
@@ -372,8 +382,14 @@ Faithfulness Workbench::faithfulness(ImageId id, const PatchMask& mask, const Ma
     const ExplainTarget target = resolve_target(id, m.target, MaskMode::DropTokens);
     if (target.source == PredictionSource::None) fail("faithfulness", "needs a score to follow: a classifier, few-shot classes or prototypes");
     const Impl::View& v = impl_->ensure(id, mask, MaskMode::DropTokens);
-    return msnlens::faithfulness(*impl_->session, impl_->image(id).prepared.pixels, v.summary->token_patch, m.map, target,
-                                 impl_->few_shot_head, options, progress);
+    auto& memo = impl_->random_memo;
+    const bool known = memo.serial == v.serial && memo.classes == impl_->classes_version && memo.target == target &&
+                       memo.options.steps == options.steps && memo.options.random_orders == options.random_orders &&
+                       memo.options.seed == options.seed;
+    Faithfulness f = msnlens::faithfulness(*impl_->session, impl_->image(id).prepared.pixels, v.summary->token_patch, m.map, target,
+                                           impl_->few_shot_head, options, progress, known ? &memo.curves : nullptr);
+    memo = {v.serial, impl_->classes_version, target, options, f.random};
+    return f;
   });
 }
 
@@ -461,12 +477,14 @@ int Workbench::fit_few_shot(const std::vector<std::string>& classes, const std::
     if (features.empty()) {
       m.few_shot.reset();
       m.few_shot_head = {};
+      ++m.classes_version;
       m.few_shot_source.clear();
       m.few_shot_changed();
       return 0;
     }
     m.few_shot = FewShotClassifier::fit(at::cat(features), at::tensor(labels, at::kLong), classes);
     m.few_shot_head = m.few_shot->linear_head();
+    ++m.classes_version;
     m.few_shot_changed();
     m.few_shot_source = std::to_string(labels.size()) + (labels.size() == 1 ? " example" : " examples");
     return static_cast<int>(labels.size());
@@ -478,6 +496,7 @@ void Workbench::load_few_shot(const std::string& path) {
     Impl& m = *impl_;
     m.few_shot = m.session ? FewShotClassifier::load_for(path, m.description.hidden_size) : FewShotClassifier::load(path);
     m.few_shot_head = m.few_shot->linear_head();
+    ++m.classes_version;
     m.few_shot_changed();
     m.few_shot_source = std::filesystem::path(path).filename().string();
   });

@@ -393,3 +393,34 @@ TEST(Workbench, CausesAndCurvesFollowTheTopPrediction) {
   EXPECT_LT(k.cls_cosine, 1.0);
   EXPECT_THROW(bench.head_ablation(1, {}, wanted, [](int, int) { return false; }), Error);
 }
+
+// The random orders' curves do not depend on the map: measured once per view and target, they
+// serve the next map, and equal what a fresh workbench measures for that map alone.
+TEST(Workbench, FaithfulnessReusesTheRandomBaselineAcrossMaps) {
+  WorkbenchOptions options;
+  options.device = "cpu";
+  options.precision = "fp32";
+  MapSpec rollout, attention;
+  rollout.source = MapSpec::Source::Rollout;
+  rollout.target = attention.target = {PredictionSource::Classifier, -1};
+  FaithfulnessOptions few;
+  few.random_orders = 2;
+  few.steps = 4;
+  Workbench both, alone;
+  for (Workbench* b : {&both, &alone}) {
+    b->load_model(data_path("models/tiny224-cls").string(), options);
+    b->add_image(1, synthetic_image(224, 224, 2));
+  }
+  const Faithfulness first = both.faithfulness(1, {}, rollout, few);
+  const Faithfulness second = both.faithfulness(1, {}, attention, few);
+  const Faithfulness fresh = alone.faithfulness(1, {}, attention, few);
+  EXPECT_EQ(second.random_deletion_auc, first.random_deletion_auc);
+  EXPECT_EQ(second.random_insertion_auc, fresh.random_insertion_auc);
+  EXPECT_EQ(second.map.deletion, fresh.map.deletion);
+  EXPECT_NE(second.map.deletion, first.map.deletion) << "two maps, two orders";
+  // New classes score another target: the baseline is measured again, not reused.
+  EXPECT_EQ(both.fit_few_shot({"a", "b"}, {{1}, {1}}), 2);
+  MapSpec few_shot = attention;
+  few_shot.target = {PredictionSource::FewShot, 0};
+  EXPECT_NE(both.faithfulness(1, {}, few_shot, few).random_insertion_auc, second.random_insertion_auc);
+}
