@@ -32,6 +32,7 @@
 #include "core/support.h"
 #include "ui/attention_grid.h"
 #include "ui/attention_panel.h"
+#include "ui/causes_panel.h"
 #include "ui/class_list.h"
 #include "ui/classes_panel.h"
 #include "ui/figure_export.h"
@@ -133,6 +134,7 @@ class AppTest : public QObject {
   void a_second_model_answers_beside_the_first();
   void sweep_leaves_the_ui_responsive();
   void sweep_of_an_image_left_is_not_drawn_on_the_next();
+  void faithfulness_strip_and_causes_follow_the_view();
   void corrupt_files_keep_the_previous_state();
   void masking_modes_follow_the_checkpoint();
   void prototypes_without_classifier();
@@ -362,6 +364,40 @@ void AppTest::sweep_of_an_image_left_is_not_drawn_on_the_next() {
   named<QSpinBox>(*window_, "sweepSeedsSpin")->setValue(1);
   QTest::mouseClick(named<QPushButton>(*window_, "sweepRunButton"), Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(!window_->sweepRunning() && !sweep->result().points.empty(), kTimeoutMs);
+}
+
+void AppTest::faithfulness_strip_and_causes_follow_the_view() {
+  openDefault();
+  // The strip measures the map shown once the view settles, and figures carry its line.
+  auto* text = named<QLabel>(*window_, "faithfulnessText");
+  QTRY_VERIFY_WITH_TIMEOUT(window_->faithfulnessSettled() && text->text().contains("deletion AUC"), kTimeoutMs);
+  const QString attention = text->text();
+  QTRY_VERIFY_WITH_TIMEOUT(window_->figure() && window_->figure()->title.contains(attention), kTimeoutMs);
+  window_->showMethod(MapSpec::Source::Chefer);
+  QTRY_VERIFY_WITH_TIMEOUT(window_->faithfulnessSettled() && text->text().contains("deletion AUC"), kTimeoutMs);
+  QVERIFY2(text->text() != attention, "another map, other curves");
+  // Causes of a masked view: every head ablated, the mask patched back layer by layer.
+  for (const int patch : {20, 21, 34, 35}) QTest::mouseClick(window_->canvas(), Qt::LeftButton, Qt::NoModifier, window_->canvas()->patchCenter(patch));
+  QTRY_VERIFY_WITH_TIMEOUT(window_->maskedResult() != nullptr && window_->viewCurrent(), kTimeoutMs);
+  window_->tabs()->showTab(PanelTabs::Tab::Causes);
+  CausesPanel* causes = window_->tabs()->causes();
+  QTest::mouseClick(named<QPushButton>(*window_, "causesRunButton"), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(!causes->running() && causes->result().heads && causes->result().patching, kTimeoutMs);
+  QCOMPARE(causes->result().heads->delta.size(), std::size_t{2 * 3});
+  QVERIFY(std::isnan(causes->result().patching->restoration[196 + 20]));  // dropped: no restoration
+  QVERIFY(named<QLabel>(*window_, "patchingCaption")->text().contains("restored"));
+  // A click on an ablated head shows that head's attention on the canvas.
+  AblationGrid* grid = causes->ablationGrid();
+  QTest::mouseClick(grid, Qt::LeftButton, Qt::NoModifier, grid->cellRect(1, 2).center());
+  const std::optional<ViewRequest> want = window_->desiredView();
+  QVERIFY(want.has_value());
+  QCOMPARE(want->maps.map.source, MapSpec::Source::Attention);
+  QCOMPARE(want->maps.map.layer, 1);
+  QCOMPARE(want->maps.map.head, 2);
+  // Knockout of the brushed patches, from every query.
+  named<QComboBox>(*window_, "knockoutScope")->setCurrentIndex(1);
+  QTest::mouseClick(named<QPushButton>(*window_, "knockoutButton"), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(named<QLabel>(*window_, "knockoutCaption")->text().contains("4 patches hidden from every query"), kTimeoutMs);
 }
 
 void AppTest::corrupt_files_keep_the_previous_state() {
