@@ -8,7 +8,7 @@
 //                     [--stop-after N] [--resume CHECKPOINT | --warm-start MODEL_DIR [--rewarm-epochs E]]
 //                     [--checkpoint FILE] [--checkpoint-moments fp32|bf16] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 //   msnlens-cli fewshot --model PATH|pixels --train IDX|FOLDER [--test ...] [--k 1,2,5,10] [--save FILE]
-//   msnlens-cli explain --model PATH (--image F | --images DIR | --inputs F.safetensors) --method M
+//   msnlens-cli explain --model PATH (--image F | --images DIR | --inputs F.safetensors) --method M (a map, a cause or all)
 //                     [--target K|NAME] [--layer L] [--head H|mean|max|min] [--query P] --out X.npy|X.csv|X.png
 //   msnlens-cli random-model --shape small|base|large|base-4|large-7 --out DIR
 // Every failure is one line on stderr naming the file and the problem, and exit status 1.
