@@ -244,7 +244,10 @@ void ViewController::refreshFaithfulness() {
   const ImageState* s = current();
   if (!w_.faithfulness->measuring()) return;
   if (!want) {
-    w_.faithfulness->showPending(tr("Not measured for this map: it ranks patches by one value, with MSN's token dropping"));
+    w_.faithfulness->showPending(predictor_.preferred() == PredictionSource::None
+                                     ? tr("Not measured: this model ranks nothing (no classifier, few-shot classes or prototypes)")
+                                     : tr("Not measured for this map and mask: the curves rank patches by one value per patch "
+                                          "and drop them as MSN does (mask mode: drop tokens)"));
     return;
   }
   w_.faithfulness->showPending(tr("measuring…"));
