@@ -235,8 +235,7 @@ std::optional<FaithfulnessResult> ViewController::faithfulnessWanted() const {
 
 void ViewController::refreshFaithfulness() {
   const std::optional<FaithfulnessResult> want = faithfulnessWanted();
-  const bool shown = want && faithfulness_ && faithfulness_->image_id == want->image_id && faithfulness_->mask == want->mask &&
-                     faithfulness_->map == want->map;
+  const bool shown = want && faithfulness_ && faithfulness_->of(want->image_id, want->mask, want->map);
   if (shown) {
     w_.faithfulness->showResult(faithfulness_);
     return;
@@ -258,10 +257,7 @@ void ViewController::askFaithfulness() {
   const ImageState* s = current();
   const std::optional<FaithfulnessResult> want = faithfulnessWanted();
   if (!want || !s || !answered(*s)) return;
-  const auto same = [](const FaithfulnessResult& a, const FaithfulnessResult& b) {
-    return a.image_id == b.image_id && a.mask == b.mask && a.map == b.map;
-  };
-  if (faithfulness_sent_ && same(*faithfulness_sent_, *want)) return;  // on its way
+  if (faithfulness_sent_ && faithfulness_sent_->of(want->image_id, want->mask, want->map)) return;  // on its way
   faithfulness_sent_ = want;
   worker_->requestFaithfulness(want->image_id, want->mask, want->map);
 }
@@ -274,9 +270,7 @@ void ViewController::acceptFaithfulness(const FaithfulnessResult& result) {
 
 QString ViewController::faithfulnessCaption() const {
   const ShownView* v = drawn().get();
-  if (!faithfulness_ || !v || faithfulness_->image_id != v->request.image_id || !(faithfulness_->mask == v->request.mask) ||
-      !(faithfulness_->map == v->request.maps.map))
-    return {};
+  if (!faithfulness_ || !v || !faithfulness_->of(v->request.image_id, v->request.mask, v->request.maps.map)) return {};
   return w_.faithfulness->caption();
 }
 

@@ -53,6 +53,9 @@ struct FaithfulnessResult {
   PatchMask mask;
   MapSpec map;
   Faithfulness value;
+
+  // Whether these are the curves of that image, mask and map.
+  bool of(quint64 id, const PatchMask& m, const MapSpec& spec) const { return image_id == id && mask == m && map == spec; }
 };
 
 // The Causes tab's run on one view: every head ablated and, with a mask, the patching stack.
