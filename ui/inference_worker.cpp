@@ -232,30 +232,43 @@ void InferenceWorker::requestSweep(quint64 image_id, const SweepRequest& request
                             Qt::QueuedConnection);
 }
 
-void InferenceWorker::runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket) {
-  SweepResult result;
-  result.image_id = id;
-  const auto cancelled = [&] { return sweeps_cancelled_.load() >= ticket; };
-  if (!bench_->has_model() || !bench_->has_image(id) || cancelled()) {
+template <class Result, class Work>
+void InferenceWorker::runTicketed(Result result, const std::atomic<int>& cancelled_upto, int ticket, const QString& what,
+                                  void (InferenceWorker::*finished)(const Result&), Work work) {
+  const auto cancelled = [&] { return cancelled_upto.load() >= ticket; };
+  if (!bench_->has_model() || !bench_->has_image(result.image_id) || cancelled()) {
     result.cancelled = true;
-    Q_EMIT sweepFinished(result);
+    Q_EMIT(this->*finished)(result);
     return;
   }
   const Busy busy(this);
   const auto start = Clock::now();
+  // Between steps: an interactive request waiting is served first, then the job goes on unless cancelled.
+  const auto next_step = [&] {
+    processPending();
+    return !cancelled();
+  };
   try {
-    result.points = bench_->sweep(id, request, guide, [&](int done, int total) {
-      Q_EMIT sweepProgress(done, total);
-      processPending();  // an interactive request waiting? serve it between batches
-      return !cancelled();
-    });
+    work(result, next_step);
     result.cancelled = cancelled();
   } catch (const std::exception& e) {
-    Q_EMIT failed(QStringLiteral("sweep: ") + message_of(e));
+    if (!cancelled()) Q_EMIT failed(what + message_of(e));
     result.cancelled = true;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  Q_EMIT sweepFinished(result);
+  Q_EMIT(this->*finished)(result);
+}
+
+void InferenceWorker::runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket) {
+  SweepResult result;
+  result.image_id = id;
+  runTicketed(std::move(result), sweeps_cancelled_, ticket, QStringLiteral("sweep: "), &InferenceWorker::sweepFinished,
+              [&](SweepResult& r, const auto& next_step) {
+                r.points = bench_->sweep(id, request, guide, [&](int done, int total) {
+                  Q_EMIT sweepProgress(done, total);
+                  return next_step();
+                });
+              });
 }
 
 void InferenceWorker::requestFaithfulness(quint64 image_id, const PatchMask& mask, const MapSpec& map) {
@@ -305,32 +318,19 @@ void InferenceWorker::runCauses(quint64 id, const PatchMask& mask, const Explain
   CausesResult result;
   result.image_id = id;
   result.mask = mask;
-  const auto cancelled = [&] { return causes_cancelled_.load() >= ticket; };
-  if (!bench_->has_model() || !bench_->has_image(id) || cancelled()) {
-    result.cancelled = true;
-    Q_EMIT causesFinished(result);
-    return;
-  }
-  const Busy busy(this);
-  const auto start = Clock::now();
-  const int layers = bench_->model().layers, total = mask.any() ? 2 * layers : layers;
-  const auto progress = [&](int offset) {
-    return [&, offset](int done, int) {
-      Q_EMIT causesProgress(offset + done, total);
-      processPending();  // an interactive request waiting? serve it between layers
-      return !cancelled();
-    };
-  };
-  try {
-    result.heads = std::make_shared<const HeadAblation>(bench_->head_ablation(id, mask, target, progress(0)));
-    result.target = targetLabel(result.heads->target);
-    if (mask.any()) result.patching = std::make_shared<const Patching>(bench_->patching(id, mask, result.heads->target, progress(layers)));
-  } catch (const std::exception& e) {
-    if (!cancelled()) Q_EMIT failed(QStringLiteral("causes: ") + message_of(e));
-    result.cancelled = true;
-  }
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  Q_EMIT causesFinished(result);
+  runTicketed(std::move(result), causes_cancelled_, ticket, QStringLiteral("causes: "), &InferenceWorker::causesFinished,
+              [&](CausesResult& r, const auto& next_step) {
+                const int layers = bench_->model().layers, total = mask.any() ? 2 * layers : layers;
+                const auto progress = [&](int offset) {
+                  return [&, offset](int done, int) {
+                    Q_EMIT causesProgress(offset + done, total);
+                    return next_step();
+                  };
+                };
+                r.heads = std::make_shared<const HeadAblation>(bench_->head_ablation(id, mask, target, progress(0)));
+                r.target = targetLabel(r.heads->target);
+                if (mask.any()) r.patching = std::make_shared<const Patching>(bench_->patching(id, mask, r.heads->target, progress(layers)));
+              });
 }
 
 void InferenceWorker::knockout(quint64 id, const KnockoutRequest& request, const ExplainTarget& target) {

@@ -100,6 +100,11 @@ class InferenceWorker : public QObject {
 
   void processPending();
   void runView(const Pending& pending);
+  // A cancellable job numbered `ticket`: `work(result, next_step)` fills result, calling next_step()
+  // between steps (false: stop); `finished` is emitted once, also when skipped or cancelled.
+  template <class Result, class Work>
+  void runTicketed(Result result, const std::atomic<int>& cancelled_upto, int ticket, const QString& what,
+                   void (InferenceWorker::*finished)(const Result&), Work work);
   void runSweep(quint64 id, const SweepRequest& request, const MapSpec& guide, int ticket);
   void runFaithfulness();
   void runCauses(quint64 id, const PatchMask& mask, const ExplainTarget& target, int ticket);
