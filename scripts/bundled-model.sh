@@ -10,7 +10,7 @@
 # epoch. The second part keeps its resumable checkpoint in the repository
 # (resources/training/msn-fmnist.ckpt, bf16 moments, replaced every epoch), so a run spread over
 # sessions and machines goes on where the last one stopped; with it present, the script resumes it.
-# About 6 minutes an epoch on 2 idle cores.
+# 4.4 to 18.5 minutes an epoch on 2 idle cores, depending on the CPU (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-build/msn-fmnist}
