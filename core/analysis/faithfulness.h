@@ -22,6 +22,8 @@ struct FaithfulnessOptions {
   int steps = 10;          // S
   int random_orders = 8;   // R
   std::uint64_t seed = 0;  // of the first random order
+
+  bool operator==(const FaithfulnessOptions& o) const { return steps == o.steps && random_orders == o.random_orders && seed == o.seed; }
 };
 
 struct FaithfulnessCurve {

@@ -384,8 +384,7 @@ Faithfulness Workbench::faithfulness(ImageId id, const PatchMask& mask, const Ma
     const Impl::View& v = impl_->ensure(id, mask, MaskMode::DropTokens);
     auto& memo = impl_->random_memo;
     const bool known = memo.serial == v.serial && memo.classes == impl_->classes_version && memo.target == target &&
-                       memo.options.steps == options.steps && memo.options.random_orders == options.random_orders &&
-                       memo.options.seed == options.seed;
+                       memo.options == options;
     Faithfulness f = msnlens::faithfulness(*impl_->session, impl_->image(id).prepared.pixels, v.summary->token_patch, m.map, target,
                                            impl_->few_shot_head, options, progress, known ? &memo.curves : nullptr);
     memo = {v.serial, impl_->classes_version, target, options, f.random};
