@@ -43,7 +43,7 @@ struct PretrainArgs {
   std::string data, out, preset = "fmnist-small", config, resume, warm_start, checkpoint, checkpoint_moments = "fp32";
   std::string device = "auto";
   double rewarm_epochs = 1;
-  int epochs = 0, steps_per_epoch = 0, stop_after = 0;
+  int epochs = 0, steps_per_epoch = 0, stop_after = 0, cooldown_epochs = 0;
 };
 CLI::App* add_pretrain_command(CLI::App& app, PretrainArgs& args);
 int run_pretrain(const PretrainArgs& args);

@@ -64,6 +64,9 @@ CLI::App* add_pretrain_command(CLI::App& app, PretrainArgs& a) {
   pretrain->add_option("--steps-per-epoch", a.steps_per_epoch, "cap steps per epoch (quick runs)")->check(CLI::PositiveNumber);
   pretrain->add_option("--stop-after", a.stop_after, "end after this epoch of the schedule, its model in OUT/model")
       ->check(CLI::PositiveNumber);
+  pretrain->add_option("--cooldown-epochs", a.cooldown_epochs,
+                       "epochs after the schedule's last, the learning rate annealed from its last value to final_lr")
+      ->check(CLI::NonNegativeNumber);
   CLI::Option* resume = pretrain->add_option("--resume", a.resume, "continue from this checkpoint.pt");
   pretrain->add_option("--warm-start", a.warm_start, "restart from a model this config exported (fresh optimizer, weights and epoch from it)")
       ->excludes(resume);
@@ -96,11 +99,13 @@ int run_pretrain(const PretrainArgs& a) {
   const auto dist = Distributed::from_environment();
   const at::Device device = resolve_device(a.device);
   MsnTrainer trainer(config, data, dist, device);
+  trainer.set_cooldown(a.cooldown_epochs);
   if (!a.resume.empty()) trainer.resume(a.resume);
   if (!a.warm_start.empty()) trainer.warm_start(a.warm_start, a.rewarm_epochs);
   if (!a.checkpoint.empty() || a.checkpoint_moments != "fp32") trainer.set_checkpoint(a.checkpoint, a.checkpoint_moments == "bf16");
   if (dist->rank() == 0)
-    std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs of " << trainer.steps_per_epoch()
+    std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs"
+              << (a.cooldown_epochs > 0 ? " (+ " + std::to_string(a.cooldown_epochs) + " of cooldown)" : std::string()) << " of " << trainer.steps_per_epoch()
               << " steps, batch " << config.batch_size << " x " << dist->world_size() << " processes, " << device.str() << " "
               << config.precision
               << (trainer.epoch() > 0 ? (a.warm_start.empty() ? ", resuming after epoch " : ", warm restart after epoch ") +

@@ -94,16 +94,21 @@ MsnTrainer::MsnTrainer(const PretrainConfig& config, std::shared_ptr<const Image
 
 void MsnTrainer::set_schedules(std::int64_t step) {
   const auto warmup = static_cast<std::int64_t>(config_.warmup_epochs * static_cast<double>(steps_per_epoch_));
-  double lr;
-  if (step < warmup) {
-    lr = config_.start_lr + (config_.lr - config_.start_lr) * static_cast<double>(step) / static_cast<double>(warmup);
-  } else {
-    const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, total_steps_ - warmup));
-    lr = std::max(config_.final_lr, config_.final_lr + (config_.lr - config_.final_lr) * 0.5 * (1.0 + std::cos(M_PI * progress)));
+  const auto scheduled_lr = [&](std::int64_t at) {
+    if (at < warmup)
+      return config_.start_lr + (config_.lr - config_.start_lr) * static_cast<double>(at) / static_cast<double>(warmup);
+    const double progress = static_cast<double>(at - warmup) / static_cast<double>(std::max<std::int64_t>(1, total_steps_ - warmup));
+    return std::max(config_.final_lr, config_.final_lr + (config_.lr - config_.final_lr) * 0.5 * (1.0 + std::cos(M_PI * progress)));
+  };
+  const std::int64_t end = static_cast<std::int64_t>(config_.epochs) * steps_per_epoch_;
+  double lr = scheduled_lr(step);
+  if (cooldown_epochs_ > 0 && step >= end) {
+    const double t = static_cast<double>(step - end) / static_cast<double>(static_cast<std::int64_t>(cooldown_epochs_) * steps_per_epoch_);
+    lr = config_.final_lr + (scheduled_lr(end) - config_.final_lr) * 0.5 * (1.0 + std::cos(M_PI * t));
   }
   if (step >= rewarm_from_ && step < rewarm_from_ + rewarm_steps_)
     lr = config_.start_lr + (lr - config_.start_lr) * static_cast<double>(step - rewarm_from_) / static_cast<double>(rewarm_steps_);
-  const double progress = static_cast<double>(step) / static_cast<double>(total_steps_);
+  const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
   double wd = config_.final_weight_decay + (config_.weight_decay - config_.final_weight_decay) * 0.5 * (1.0 + std::cos(M_PI * progress));
   wd = config_.final_weight_decay <= config_.weight_decay ? std::max(config_.final_weight_decay, wd)
                                                           : std::min(config_.final_weight_decay, wd);
@@ -113,7 +118,7 @@ void MsnTrainer::set_schedules(std::int64_t step) {
     options.lr(lr);
     if (g == 0) options.weight_decay(wd);
   }
-  ema_ = config_.ema_start + (config_.ema_end - config_.ema_start) * static_cast<double>(step) / static_cast<double>(total_steps_);
+  ema_ = config_.ema_start + (config_.ema_end - config_.ema_start) * progress;
 }
 
 std::vector<at::Tensor> MsnTrainer::batch_images(std::int64_t global_step, int epoch, std::vector<at::Generator>& gens) const {
@@ -179,13 +184,16 @@ MsnLoss MsnTrainer::step(std::int64_t global_step, int epoch) {
 }
 
 void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int stop_after) {
-  const int last = stop_after > 0 ? std::min(stop_after, config_.epochs) : config_.epochs;
+  const int epochs = config_.epochs + cooldown_epochs_;
+  const int last = stop_after > 0 ? std::min(stop_after, epochs) : epochs;
   if (epoch_ > last)  // only a resumed run can be past its stop
     fail(resumed_from_.string(), "has " + std::to_string(epoch_) + " epochs done: cannot stop after epoch " + std::to_string(last));
   if (dist_->rank() == 0) fs::create_directories(out);
   const auto training_json = [&] {
-    return nlohmann::json{{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
-                          {"world_size", dist_->world_size()}};
+    nlohmann::json j{{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
+                     {"world_size", dist_->world_size()}};
+    if (cooldown_epochs_ > 0) j["cooldown_epochs"] = cooldown_epochs_;
+    return j;
   };
   const auto start = Clock::now();
   const std::int64_t done_before = static_cast<std::int64_t>(epoch_) * steps_per_epoch_;
@@ -198,10 +206,10 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int 
       if (progress) {
         const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
         const auto steps_done = static_cast<double>(global_step + 1 - done_before);
-        const double remaining = static_cast<double>(static_cast<std::int64_t>(config_.epochs) * steps_per_epoch_ - global_step - 1);
+        const double remaining = static_cast<double>(static_cast<std::int64_t>(epochs) * steps_per_epoch_ - global_step - 1);
         TrainProgress p;
         p.epoch = epoch + 1;
-        p.epochs = config_.epochs;
+        p.epochs = epochs;
         p.step = s + 1;
         p.steps = steps_per_epoch_;
         p.loss = l.total.item<double>();
@@ -252,6 +260,7 @@ void MsnTrainer::save_checkpoint(const fs::path& path) const {
   archive.write("epoch", torch::tensor(static_cast<std::int64_t>(epoch_)));
   archive.write("epoch_losses", torch::tensor(epoch_losses_, torch::kDouble));
   archive.write("rewarm", torch::tensor(std::vector<std::int64_t>{rewarm_from_, rewarm_steps_}));
+  archive.write("cooldown", torch::tensor(static_cast<std::int64_t>(cooldown_epochs_)));
   archive.write("config", torch::tensor(std::vector<std::int64_t>{static_cast<std::int64_t>(std::hash<std::string>()(config_.to_json().dump()))}));
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = path.string() + ".tmp";
@@ -291,6 +300,12 @@ void MsnTrainer::resume(const fs::path& path) {
   torch::Tensor rewarm;
   if (archive.try_read("rewarm", rewarm)) rewarm_from_ = rewarm[0].item<std::int64_t>(), rewarm_steps_ = rewarm[1].item<std::int64_t>();
   epoch_ = static_cast<int>(epoch.item<std::int64_t>());
+  torch::Tensor cooldown;
+  const std::int64_t saved_cooldown = archive.try_read("cooldown", cooldown) ? cooldown.item<std::int64_t>() : 0;
+  // Inside a cooldown its length sets the learning rate of every step left.
+  if (epoch_ > config_.epochs && saved_cooldown != cooldown_epochs_)
+    fail(path.string(), "stopped after " + std::to_string(epoch_ - config_.epochs) + " epochs of a " + std::to_string(saved_cooldown) +
+                            "-epoch cooldown; resume it with the same cooldown");
   resumed_from_ = path;
   epoch_losses_.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + losses.numel());
 }
@@ -321,6 +336,11 @@ void MsnTrainer::warm_start(const fs::path& dir, double rewarm_epochs) {
   rewarm_from_ = static_cast<std::int64_t>(done) * steps_per_epoch_;
   rewarm_steps_ = static_cast<std::int64_t>(rewarm_epochs * static_cast<double>(steps_per_epoch_));
   resumed_from_ = dir;
+}
+
+void MsnTrainer::set_cooldown(int epochs) {
+  if (epochs < 0) fail("pretrain", "a cooldown of " + std::to_string(epochs) + " epochs");
+  cooldown_epochs_ = epochs;
 }
 
 void MsnTrainer::set_checkpoint(const fs::path& path, bool bf16_moments) {

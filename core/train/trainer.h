@@ -45,7 +45,13 @@ class MsnTrainer {
   // resume is no longer bit-exact) it is a quarter smaller, for keeping it in the repository.
   void set_checkpoint(const std::filesystem::path& path, bool bf16_moments);
 
-  // Trains the remaining epochs. Process 0 writes `out`/checkpoint.pt after every epoch and
+  // `epochs` more after the schedule's last: the learning rate anneals (half cosine) from the
+  // schedule's last value to final_lr, since MSN's schedule stops at 80 % of its stretched
+  // cosine with the rate still a tenth of its peak; weight decay and EMA go on along their
+  // stretched schedules (capped at their ends). Set before resume(); the checkpoint keeps it.
+  void set_cooldown(int epochs);
+
+  // Trains the remaining epochs (the schedule's, then any cooldown). Process 0 writes `out`/checkpoint.pt after every epoch and
   // the final model to `out`/model (plus `out`/epoch-N with export_every). stop_after > 0 ends
   // the run after that epoch with its model in `out`/model, the schedules still those of the
   // whole run: a model from part of a long schedule, reproducible, and resumable past it.
@@ -81,6 +87,7 @@ class MsnTrainer {
   bool bf16_moments_ = false;
   // A warm restart's linear ramp of the learning rate: its first step and length (0: none).
   std::int64_t rewarm_from_ = 0, rewarm_steps_ = 0;
+  int cooldown_epochs_ = 0;
   double ema_ = 0;
   std::vector<double> epoch_losses_;
 };

@@ -322,6 +322,53 @@ TEST_F(Train, WarmStartsFromAnExportedModel) {
   MSN_EXPECT_ERROR(mismatched.warm_start(path("nowhere"), 1), "nowhere");
 }
 
+// A cooldown after the schedule: its steps as before, then the learning rate annealed along a
+// half cosine to final_lr, resumable inside the cooldown only with the same length.
+TEST_F(Train, CoolsDownAfterTheSchedule) {
+  const auto data = tiny_dataset();
+  const PretrainConfig c = tiny_config();  // two epochs of two steps
+  std::vector<double> schedule;
+  MsnTrainer straight(c, data, Distributed::single());
+  straight.run(path("straight"), [&](const TrainProgress& p) { schedule.push_back(p.lr); });
+
+  std::vector<double> lrs;
+  MsnTrainer cooled(c, data, Distributed::single());
+  cooled.set_cooldown(2);
+  cooled.run(path("cooled"), [&](const TrainProgress& p) {
+    EXPECT_EQ(p.epochs, 4);
+    lrs.push_back(p.lr);
+  });
+  ASSERT_EQ(lrs.size(), 8u);
+  for (std::size_t i = 0; i < schedule.size(); ++i) EXPECT_DOUBLE_EQ(lrs[i], schedule[i]) << "step " << i;
+  // Step 4 goes on from the schedule (still falling, well above final_lr); then 1/4, 1/2, 3/4 of a half cosine.
+  EXPECT_LT(lrs[4], lrs[3]);
+  EXPECT_GT(lrs[4], 10 * c.final_lr);
+  const double from = lrs[4] - c.final_lr;
+  EXPECT_NEAR(lrs[5] - c.final_lr, from * 0.5 * (1 + std::cos(M_PI / 4)), 1e-15);
+  EXPECT_NEAR(lrs[6] - c.final_lr, from * 0.5, 1e-15);
+  EXPECT_NEAR(lrs[7] - c.final_lr, from * 0.5 * (1 + std::cos(3 * M_PI / 4)), 1e-15);
+  EXPECT_EQ(epochs_done(path("cooled") / "model"), 4);
+  EXPECT_EQ(read_json_file(path("cooled") / "model" / "training.json").at("cooldown_epochs").get<int>(), 2);
+
+  // Stopped inside the cooldown and resumed: the same steps and the same model.
+  MsnTrainer part(c, data, Distributed::single());
+  part.set_cooldown(2);
+  part.run(path("part"), nullptr, 3);
+  MsnTrainer rest(c, data, Distributed::single());
+  rest.set_cooldown(2);
+  rest.resume(path("part") / "checkpoint.pt");
+  std::vector<double> rest_lrs;
+  rest.run(path("part"), [&](const TrainProgress& p) { rest_lrs.push_back(p.lr); });
+  ASSERT_EQ(rest_lrs.size(), 2u);
+  EXPECT_DOUBLE_EQ(rest_lrs[0], lrs[6]);
+  EXPECT_DOUBLE_EQ(rest_lrs[1], lrs[7]);
+  expect_same_weights(path("cooled") / "model", path("part") / "model");
+  // ...but not with another length, which would change every step left.
+  MsnTrainer longer(c, data, Distributed::single());
+  longer.set_cooldown(3);
+  MSN_EXPECT_ERROR(longer.resume(path("part") / "checkpoint.pt"), "checkpoint.pt", "of a 2-epoch cooldown");
+}
+
 TEST_F(Train, TwoProcessesMatchOne) {
   const fs::path data = tiny_data();
   const fs::path two = path("two"), one = path("one");
