@@ -105,7 +105,8 @@ int run_pretrain(const PretrainArgs& a) {
   if (!a.checkpoint.empty() || a.checkpoint_moments != "fp32") trainer.set_checkpoint(a.checkpoint, a.checkpoint_moments == "bf16");
   if (dist->rank() == 0)
     std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs"
-              << (a.cooldown_epochs > 0 ? " (+ " + std::to_string(a.cooldown_epochs) + " of cooldown)" : std::string()) << " of " << trainer.steps_per_epoch()
+              << (a.cooldown_epochs > 0 ? " (+ " + std::to_string(a.cooldown_epochs) + " of cooldown)" : std::string())
+              << " of " << trainer.steps_per_epoch()
               << " steps, batch " << config.batch_size << " x " << dist->world_size() << " processes, " << device.str() << " "
               << config.precision
               << (trainer.epoch() > 0 ? (a.warm_start.empty() ? ", resuming after epoch " : ", warm restart after epoch ") +
