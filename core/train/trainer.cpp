@@ -26,6 +26,9 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   return z ^ (z >> 31);
 }
 
+// From `from` at t = 0 to `to` at t = 1 along a half cosine: every schedule of the run.
+double cosine(double from, double to, double t) { return to + (from - to) * 0.5 * (1.0 + std::cos(M_PI * t)); }
+
 // bf16 autocast around the forward passes where asked (CPU AMX / CUDA tensor cores).
 class Autocast {
  public:
@@ -98,18 +101,18 @@ void MsnTrainer::set_schedules(std::int64_t step) {
     if (at < warmup)
       return config_.start_lr + (config_.lr - config_.start_lr) * static_cast<double>(at) / static_cast<double>(warmup);
     const double progress = static_cast<double>(at - warmup) / static_cast<double>(std::max<std::int64_t>(1, total_steps_ - warmup));
-    return std::max(config_.final_lr, config_.final_lr + (config_.lr - config_.final_lr) * 0.5 * (1.0 + std::cos(M_PI * progress)));
+    return std::max(config_.final_lr, cosine(config_.lr, config_.final_lr, progress));
   };
   const std::int64_t end = static_cast<std::int64_t>(config_.epochs) * steps_per_epoch_;
   double lr = scheduled_lr(step);
   if (cooldown_epochs_ > 0 && step >= end) {
     const double t = static_cast<double>(step - end) / static_cast<double>(static_cast<std::int64_t>(cooldown_epochs_) * steps_per_epoch_);
-    lr = config_.final_lr + (scheduled_lr(end) - config_.final_lr) * 0.5 * (1.0 + std::cos(M_PI * t));
+    lr = cosine(scheduled_lr(end), config_.final_lr, t);
   }
   if (step >= rewarm_from_ && step < rewarm_from_ + rewarm_steps_)
     lr = config_.start_lr + (lr - config_.start_lr) * static_cast<double>(step - rewarm_from_) / static_cast<double>(rewarm_steps_);
   const double progress = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
-  double wd = config_.final_weight_decay + (config_.weight_decay - config_.final_weight_decay) * 0.5 * (1.0 + std::cos(M_PI * progress));
+  double wd = cosine(config_.weight_decay, config_.final_weight_decay, progress);
   wd = config_.final_weight_decay <= config_.weight_decay ? std::max(config_.final_weight_decay, wd)
                                                           : std::min(config_.final_weight_decay, wd);
   auto& param_groups = optimizer_->param_groups();
