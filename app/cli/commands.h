@@ -40,7 +40,7 @@ CLI::App* add_infer_command(CLI::App& app, InferArgs& args);
 int run_infer(const InferArgs& args);
 
 struct PretrainArgs {
-  std::string data, out, preset = "fmnist-small", config, resume, warm_start, checkpoint, checkpoint_moments = "fp32";
+  std::string data, out, preset = "fmnist-small", config, resume, warm_start, init_from, checkpoint, checkpoint_moments = "fp32";
   std::string device = "auto";
   double rewarm_epochs = 1;
   int epochs = 0, steps_per_epoch = 0, stop_after = 0, cooldown_epochs = 0;

@@ -5,7 +5,7 @@
 //                     [--precision fp32|bf16|fp16] [--fewshot FILE] [--json OUT.json] [--tensors OUT.safetensors]
 //                     [--mask PATCHES|random:R[:SEED]|focal:R[:SEED] [--mask-mode drop|token|gray|blur]]
 //   msnlens-cli pretrain --data IDX|FOLDER --out DIR [--preset NAME] [--config FILE] [--epochs N]
-//                     [--stop-after N] [--cooldown-epochs N] [--resume CHECKPOINT | --warm-start MODEL_DIR [--rewarm-epochs E]]
+//                     [--stop-after N] [--cooldown-epochs N] [--resume CHECKPOINT | --warm-start MODEL_DIR [--rewarm-epochs E] | --init-from MODEL_DIR]
 //                     [--checkpoint FILE] [--checkpoint-moments fp32|bf16] [--device auto|cpu|cuda]   (RANK/WORLD_SIZE/... for c10d)
 //   msnlens-cli fewshot --model PATH|pixels --train IDX|FOLDER [--test ...] [--k 1,2,5,10] [--save FILE]
 //   msnlens-cli explain --model PATH (--image F | --images DIR | --inputs F.safetensors) --method M (a map, a cause or all)

@@ -68,8 +68,13 @@ CLI::App* add_pretrain_command(CLI::App& app, PretrainArgs& a) {
                        "epochs after the schedule's last, the learning rate annealed from its last value to final_lr")
       ->check(CLI::NonNegativeNumber);
   CLI::Option* resume = pretrain->add_option("--resume", a.resume, "continue from this checkpoint.pt");
-  pretrain->add_option("--warm-start", a.warm_start, "restart from a model this config exported (fresh optimizer, weights and epoch from it)")
-      ->excludes(resume);
+  CLI::Option* warm = pretrain->add_option("--warm-start", a.warm_start,
+                                           "restart from a model this config exported (fresh optimizer, weights and epoch from it)")
+                          ->excludes(resume);
+  pretrain->add_option("--init-from", a.init_from,
+                       "a new stage: this config's schedule from epoch 0, starting from a model's weights (same network, any recipe)")
+      ->excludes(resume)
+      ->excludes(warm);
   pretrain->add_option("--rewarm-epochs", a.rewarm_epochs, "--warm-start: epochs over which the learning rate climbs back from start_lr")
       ->check(CLI::NonNegativeNumber);
   pretrain->add_option("--checkpoint", a.checkpoint, "write the resumable checkpoint here, replaced each epoch (default OUT/checkpoint.pt)");
@@ -102,6 +107,7 @@ int run_pretrain(const PretrainArgs& a) {
   trainer.set_cooldown(a.cooldown_epochs);
   if (!a.resume.empty()) trainer.resume(a.resume);
   if (!a.warm_start.empty()) trainer.warm_start(a.warm_start, a.rewarm_epochs);
+  if (!a.init_from.empty()) trainer.init_from(a.init_from);
   if (!a.checkpoint.empty() || a.checkpoint_moments != "fp32") trainer.set_checkpoint(a.checkpoint, a.checkpoint_moments == "bf16");
   if (dist->rank() == 0)
     std::cout << "MSN pretraining: " << data->size() << " images, " << config.epochs << " epochs"
@@ -112,6 +118,7 @@ int run_pretrain(const PretrainArgs& a) {
               << (trainer.epoch() > 0 ? (a.warm_start.empty() ? ", resuming after epoch " : ", warm restart after epoch ") +
                                             std::to_string(trainer.epoch())
                                       : "")
+              << (a.init_from.empty() ? "" : ", a new stage from " + a.init_from)
               << (a.stop_after > 0 ? ", stopping after epoch " + std::to_string(a.stop_after) : "") << "\n" << std::flush;
   trainer.run(a.out, [&](const TrainProgress& p) {
     if (dist->rank() != 0 || (p.step % 20 != 0 && p.step != p.steps)) return;

@@ -196,6 +196,7 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int 
     nlohmann::json j{{"config", config_.to_json()}, {"epochs_done", epoch_}, {"epoch_loss", epoch_losses_},
                      {"world_size", dist_->world_size()}};
     if (cooldown_epochs_ > 0) j["cooldown_epochs"] = cooldown_epochs_;
+    if (!init_from_.is_null()) j["init_from"] = init_from_;
     return j;
   };
   const auto start = Clock::now();
@@ -264,6 +265,10 @@ void MsnTrainer::save_checkpoint(const fs::path& path) const {
   archive.write("epoch_losses", torch::tensor(epoch_losses_, torch::kDouble));
   archive.write("rewarm", torch::tensor(std::vector<std::int64_t>{rewarm_from_, rewarm_steps_}));
   archive.write("cooldown", torch::tensor(static_cast<std::int64_t>(cooldown_epochs_)));
+  if (!init_from_.is_null()) {
+    const std::string text = init_from_.dump();
+    archive.write("init_from", torch::tensor(std::vector<std::uint8_t>(text.begin(), text.end())));
+  }
   archive.write("config", torch::tensor(std::vector<std::int64_t>{static_cast<std::int64_t>(std::hash<std::string>()(config_.to_json().dump()))}));
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   const fs::path tmp = path.string() + ".tmp";
@@ -303,6 +308,12 @@ void MsnTrainer::resume(const fs::path& path) {
   torch::Tensor rewarm;
   if (archive.try_read("rewarm", rewarm)) rewarm_from_ = rewarm[0].item<std::int64_t>(), rewarm_steps_ = rewarm[1].item<std::int64_t>();
   epoch_ = static_cast<int>(epoch.item<std::int64_t>());
+  torch::Tensor init_from;
+  if (archive.try_read("init_from", init_from)) {
+    const at::Tensor cpu = init_from.to(at::kCPU).contiguous();
+    const auto* bytes = cpu.data_ptr<std::uint8_t>();
+    init_from_ = nlohmann::json::parse(std::string(bytes, bytes + cpu.numel()));
+  }
   torch::Tensor cooldown;
   const std::int64_t saved_cooldown = archive.try_read("cooldown", cooldown) ? cooldown.item<std::int64_t>() : 0;
   // Inside a cooldown its length sets the learning rate of every step left.
@@ -313,31 +324,50 @@ void MsnTrainer::resume(const fs::path& path) {
   epoch_losses_.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + losses.numel());
 }
 
-void MsnTrainer::warm_start(const fs::path& dir, double rewarm_epochs) {
+nlohmann::json MsnTrainer::load_export(const fs::path& dir, const std::function<void(const nlohmann::json&)>& check_training) {
   const fs::path training_file = dir / "training.json", weights_file = dir / "model.safetensors";
   const nlohmann::json training = read_json_file(training_file);
   if (!training.contains("config") || !training.contains("epochs_done") || !training.contains("epoch_loss"))
     fail(training_file.string(), "has no config, epochs_done or epoch_loss: not written by msnlens-cli pretrain");
-  if (training["config"] != config_.to_json())
-    fail(training_file.string(), "was trained with a different pretraining config; warm-start with the same one");
-  const int done = training["epochs_done"].get<int>();
-  if (done < 0 || done > config_.epochs)
-    fail(training_file.string(), "says " + std::to_string(done) + " epochs done, outside this schedule's " + std::to_string(config_.epochs));
+  check_training(training);
   const TensorMap weights = read_safetensors(weights_file).tensors;
   student_->load_weights(weights, weights_file.string());
   target_->load_weights(weights, weights_file.string());
-  {
-    torch::NoGradGuard no_grad;
-    const auto it = weights.find("prototypes");
-    if (it == weights.end() || it->second.sizes() != prototypes_.sizes())
-      fail(weights_file.string(), "has no prototypes of shape [" + std::to_string(prototypes_.size(0)) + ", " +
-                                      std::to_string(prototypes_.size(1)) + "]");
-    prototypes_.copy_(it->second);
-  }
+  torch::NoGradGuard no_grad;
+  const auto it = weights.find("prototypes");
+  if (it == weights.end() || it->second.sizes() != prototypes_.sizes())
+    fail(weights_file.string(), "has no prototypes of shape [" + std::to_string(prototypes_.size(0)) + ", " +
+                                    std::to_string(prototypes_.size(1)) + "]");
+  prototypes_.copy_(it->second);
+  return training;
+}
+
+void MsnTrainer::warm_start(const fs::path& dir, double rewarm_epochs) {
+  const nlohmann::json training = load_export(dir, [&](const nlohmann::json& t) {
+    const fs::path file = dir / "training.json";
+    if (t["config"] != config_.to_json()) fail(file.string(), "was trained with a different pretraining config; warm-start with the same one");
+    const int done = t["epochs_done"].get<int>();
+    if (done < 0 || done > config_.epochs)
+      fail(file.string(), "says " + std::to_string(done) + " epochs done, outside this schedule's " + std::to_string(config_.epochs));
+  });
+  const int done = training["epochs_done"].get<int>();
   epoch_ = done;
   epoch_losses_ = training["epoch_loss"].get<std::vector<double>>();
+  if (training.contains("init_from")) init_from_ = training["init_from"];
   rewarm_from_ = static_cast<std::int64_t>(done) * steps_per_epoch_;
   rewarm_steps_ = static_cast<std::int64_t>(rewarm_epochs * static_cast<double>(steps_per_epoch_));
+  resumed_from_ = dir;
+}
+
+void MsnTrainer::init_from(const fs::path& dir) {
+  nlohmann::json training = load_export(dir, [&](const nlohmann::json& t) {
+    const nlohmann::json mine = config_.to_json();
+    for (const char* key : {"model", "head", "num_prototypes"})
+      if (t["config"].value(key, nlohmann::json()) != mine[key])
+        fail((dir / "training.json").string(), std::string("has a different network (") + key + "); a new stage keeps model, head and prototypes");
+  });
+  training["model"] = dir.generic_string();
+  init_from_ = std::move(training);
   resumed_from_ = dir;
 }
 

@@ -40,6 +40,12 @@ class MsnTrainer {
   // rate climbs linearly from start_lr to the schedule's over `rewarm_epochs` first.
   void warm_start(const std::filesystem::path& dir, double rewarm_epochs);
 
+  // A new stage from an exported model: this config's schedule from its epoch 0 (its own warm-up
+  // brings the fresh AdamW moments in), student and target both the model's weights, prototypes its.
+  // The recipe may differ from the model's (augmentations, schedules); the network (model, head,
+  // prototype count) may not. training.json keeps the earlier stages under "init_from".
+  void init_from(const std::filesystem::path& dir);
+
   // Where run() writes the resumable checkpoint after each epoch (default `out`/checkpoint.pt),
   // replaced in place; with bf16 moments (AdamW's running means stored rounded to bf16, so a
   // resume is no longer bit-exact) it is a quarter smaller, for keeping it in the repository.
@@ -72,6 +78,9 @@ class MsnTrainer {
   std::vector<at::Tensor> batch_images(std::int64_t global_step, int epoch, std::vector<at::Generator>& gens) const;
   void set_schedules(std::int64_t global_step);
   void save_checkpoint(const std::filesystem::path& path) const;
+  // An exported model's training.json (checked to be one) with its weights loaded into student,
+  // target and prototypes.
+  nlohmann::json load_export(const std::filesystem::path& dir, const std::function<void(const nlohmann::json&)>& check_training);
 
   PretrainConfig config_;
   std::shared_ptr<const ImageDataset> data_;
@@ -88,6 +97,7 @@ class MsnTrainer {
   // A warm restart's linear ramp of the learning rate: its first step and length (0: none).
   std::int64_t rewarm_from_ = 0, rewarm_steps_ = 0;
   int cooldown_epochs_ = 0;
+  nlohmann::json init_from_;  // the earlier stage's training.json and folder (null: none)
   double ema_ = 0;
   std::vector<double> epoch_losses_;
 };

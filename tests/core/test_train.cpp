@@ -322,6 +322,62 @@ TEST_F(Train, WarmStartsFromAnExportedModel) {
   MSN_EXPECT_ERROR(mismatched.warm_start(path("nowhere"), 1), "nowhere");
 }
 
+// A new stage from an exported model with another recipe: the same network, its weights as the
+// start, this config's own schedule from epoch 0, and the earlier stage recorded in training.json,
+// also across a resume.
+TEST_F(Train, StartsANewStageFromAnExportedModel) {
+  const auto data = tiny_dataset();
+  MsnTrainer part(tiny_config(), data, Distributed::single());
+  part.run(path("part"), nullptr, 1);
+  PretrainConfig stage = tiny_config();  // milder crops and a smaller rate, as the bundled model's second stage
+  stage.target_view.scale_min = 0.7;
+  stage.lr /= 5;
+  std::vector<double> schedule;  // the stage's rate when trained from scratch
+  MsnTrainer scratch(stage, data, Distributed::single());
+  scratch.run(path("scratch"), [&](const TrainProgress& p) { schedule.push_back(p.lr); });
+
+  MsnTrainer whole(stage, data, Distributed::single());
+  whole.init_from(path("part") / "model");
+  EXPECT_EQ(whole.epoch(), 0);
+  {
+    const TensorMap exported = read_safetensors(path("part") / "model" / "model.safetensors").tensors;
+    const TensorMap now = whole.export_weights();
+    ASSERT_EQ(now.size(), exported.size());
+    for (const auto& [name, t] : exported) EXPECT_TRUE(at::equal(now.at(name), t)) << name;
+    const TensorMap student = whole.student()->export_weights();
+    for (const auto& [name, t] : student) EXPECT_TRUE(at::equal(exported.at(name), t)) << name;
+  }
+  std::vector<double> lrs;
+  whole.run(path("whole"), [&](const TrainProgress& p) { lrs.push_back(p.lr); });
+  EXPECT_EQ(lrs, schedule);
+  const nlohmann::json training = read_json_file(path("whole") / "model" / "training.json");
+  EXPECT_EQ(training.at("epochs_done").get<int>(), 2);
+  EXPECT_EQ(training.at("epoch_loss").size(), 2u);
+  EXPECT_EQ(training.at("config"), stage.to_json());
+  const nlohmann::json& earlier = training.at("init_from");
+  EXPECT_EQ(earlier.at("model").get<std::string>(), (path("part") / "model").generic_string());
+  EXPECT_EQ(earlier.at("epochs_done").get<int>(), 1);
+  EXPECT_EQ(earlier.at("config"), tiny_config().to_json());
+  EXPECT_EQ(earlier.at("epoch_loss"), read_json_file(path("part") / "model" / "training.json").at("epoch_loss"));
+
+  // Stopped after its first epoch and resumed: the same weights and the same record.
+  MsnTrainer first(stage, data, Distributed::single());
+  first.init_from(path("part") / "model");
+  first.run(path("halves"), nullptr, 1);
+  MsnTrainer second(stage, data, Distributed::single());
+  second.resume(path("halves") / "checkpoint.pt");
+  second.run(path("halves"), nullptr);
+  expect_same_weights(path("whole") / "model", path("halves") / "model");
+  EXPECT_EQ(read_json_file(path("halves") / "model" / "training.json").at("init_from"), earlier);
+
+  // Another network is refused by name.
+  PretrainConfig wider = stage;
+  wider.head.output *= 2;
+  MsnTrainer other(wider, data, Distributed::single());
+  MSN_EXPECT_ERROR(other.init_from(path("part") / "model"), "training.json", "different network (head)");
+  MSN_EXPECT_ERROR(other.init_from(path("nowhere")), "nowhere");
+}
+
 // A cooldown after the schedule: its steps as before, then the learning rate annealed along a
 // half cosine to final_lr, resumable inside the cooldown only with the same length.
 TEST_F(Train, CoolsDownAfterTheSchedule) {
