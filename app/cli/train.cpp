@@ -124,9 +124,9 @@ int run_pretrain(const PretrainArgs& a) {
     if (dist->rank() != 0 || (p.step % 20 != 0 && p.step != p.steps)) return;
     char line[256];
     std::snprintf(line, sizeof line,
-                  "epoch %d/%d step %lld/%lld  loss %.4f  (ce %.4f, me-max %.4f)  prototypes in use %d/%d  lr %.2e  %.1f img/s  ETA %s\n",
+                  "epoch %d/%d step %lld/%lld  loss %.4f  (ce %.4f, me-max %.4f)  %d distinct prototypes for %d targets (of %d)  lr %.2e  %.1f img/s  ETA %s\n",
                   p.epoch, p.epochs, static_cast<long long>(p.step), static_cast<long long>(p.steps), p.loss, p.cross_entropy,
-                  p.me_max, p.prototypes_used, p.prototypes, p.lr, p.images_per_s, hms(p.eta_s).c_str());
+                  p.me_max, p.prototypes_used, p.targets, p.prototypes, p.lr, p.images_per_s, hms(p.eta_s).c_str());
     std::cout << line << std::flush;
   }, a.stop_after);
   if (dist->rank() == 0) std::cout << "model written to " << (std::filesystem::path(a.out) / "model").string() << "\n";

@@ -221,6 +221,7 @@ void MsnTrainer::run(const fs::path& out, const ProgressCallback& progress, int 
         p.me_max = l.me_max.item<double>();
         p.prototypes_used = l.prototypes_used;
         p.prototypes = static_cast<int>(config_.num_prototypes);
+        p.targets = config_.batch_size * dist_->world_size();
         p.images_per_s = steps_done * static_cast<double>(config_.batch_size * dist_->world_size()) / seconds;
         p.eta_s = remaining * seconds / steps_done;
         p.lr = static_cast<torch::optim::AdamWOptions&>(optimizer_->param_groups()[0].options()).lr();

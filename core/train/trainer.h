@@ -20,7 +20,8 @@ struct TrainProgress {
   int epoch = 0, epochs = 0;
   std::int64_t step = 0, steps = 0;  // within the epoch
   double loss = 0, cross_entropy = 0, me_max = 0;
-  int prototypes_used = 0, prototypes = 0;
+  // Distinct prototypes the global batch's targets pick (argmax): at most min(prototypes, targets).
+  int prototypes_used = 0, prototypes = 0, targets = 0;
   double images_per_s = 0, eta_s = 0, lr = 0;
 };
 using ProgressCallback = std::function<void(const TrainProgress&)>;
