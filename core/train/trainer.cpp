@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -328,8 +329,10 @@ void MsnTrainer::resume(const fs::path& path) {
 nlohmann::json MsnTrainer::load_export(const fs::path& dir, const std::function<void(const nlohmann::json&)>& check_training) {
   const fs::path training_file = dir / "training.json", weights_file = dir / "model.safetensors";
   const nlohmann::json training = read_json_file(training_file);
-  if (!training.contains("config") || !training.contains("epochs_done") || !training.contains("epoch_loss"))
-    fail(training_file.string(), "has no config, epochs_done or epoch_loss: not written by msnlens-cli pretrain");
+  if (!training.is_object() || !training.contains("config") || !training.contains("epochs_done") || !training.contains("epoch_loss") ||
+      !training["config"].is_object() || !training["epochs_done"].is_number_integer() || !training["epoch_loss"].is_array() ||
+      !std::all_of(training["epoch_loss"].begin(), training["epoch_loss"].end(), [](const nlohmann::json& l) { return l.is_number(); }))
+    fail(training_file.string(), "has no config, epochs_done or epoch_loss of the right types: not written by msnlens-cli pretrain");
   check_training(training);
   const TensorMap weights = read_safetensors(weights_file).tensors;
   student_->load_weights(weights, weights_file.string());

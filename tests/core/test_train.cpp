@@ -376,6 +376,9 @@ TEST_F(Train, StartsANewStageFromAnExportedModel) {
   MsnTrainer other(wider, data, Distributed::single());
   MSN_EXPECT_ERROR(other.init_from(path("part") / "model"), "training.json", "different network (head)");
   MSN_EXPECT_ERROR(other.init_from(path("nowhere")), "nowhere");
+  fs::create_directories(path("hostile"));
+  write_file(path("hostile") / "training.json", R"({"config": 7, "epochs_done": "many", "epoch_loss": {}})");
+  MSN_EXPECT_ERROR(whole.init_from(path("hostile")), "training.json", "not written by msnlens-cli pretrain");
 }
 
 // A cooldown after the schedule: its steps as before, then the learning rate annealed along a
