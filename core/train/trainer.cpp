@@ -47,6 +47,16 @@ class Autocast {
   at::Device device_;
 };
 
+// An exported model's training.json, checked to be one that run() wrote.
+nlohmann::json read_training_record(const fs::path& file) {
+  const nlohmann::json training = read_json_file(file);
+  if (!training.is_object() || !training.contains("config") || !training.contains("epochs_done") || !training.contains("epoch_loss") ||
+      !training["config"].is_object() || !training["epochs_done"].is_number_integer() || !training["epoch_loss"].is_array() ||
+      !std::all_of(training["epoch_loss"].begin(), training["epoch_loss"].end(), [](const nlohmann::json& l) { return l.is_number(); }))
+    fail(file.string(), "has no config, epochs_done or epoch_loss of the right types: not written by msnlens-cli pretrain");
+  return training;
+}
+
 }  // namespace
 
 MsnTrainer::MsnTrainer(const PretrainConfig& config, std::shared_ptr<const ImageDataset> data,
@@ -326,14 +336,8 @@ void MsnTrainer::resume(const fs::path& path) {
   epoch_losses_.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + losses.numel());
 }
 
-nlohmann::json MsnTrainer::load_export(const fs::path& dir, const std::function<void(const nlohmann::json&)>& check_training) {
-  const fs::path training_file = dir / "training.json", weights_file = dir / "model.safetensors";
-  const nlohmann::json training = read_json_file(training_file);
-  if (!training.is_object() || !training.contains("config") || !training.contains("epochs_done") || !training.contains("epoch_loss") ||
-      !training["config"].is_object() || !training["epochs_done"].is_number_integer() || !training["epoch_loss"].is_array() ||
-      !std::all_of(training["epoch_loss"].begin(), training["epoch_loss"].end(), [](const nlohmann::json& l) { return l.is_number(); }))
-    fail(training_file.string(), "has no config, epochs_done or epoch_loss of the right types: not written by msnlens-cli pretrain");
-  check_training(training);
+void MsnTrainer::load_exported_weights(const fs::path& dir) {
+  const fs::path weights_file = dir / "model.safetensors";
   const TensorMap weights = read_safetensors(weights_file).tensors;
   student_->load_weights(weights, weights_file.string());
   target_->load_weights(weights, weights_file.string());
@@ -343,18 +347,17 @@ nlohmann::json MsnTrainer::load_export(const fs::path& dir, const std::function<
     fail(weights_file.string(), "has no prototypes of shape [" + std::to_string(prototypes_.size(0)) + ", " +
                                     std::to_string(prototypes_.size(1)) + "]");
   prototypes_.copy_(it->second);
-  return training;
 }
 
 void MsnTrainer::warm_start(const fs::path& dir, double rewarm_epochs) {
-  const nlohmann::json training = load_export(dir, [&](const nlohmann::json& t) {
-    const fs::path file = dir / "training.json";
-    if (t["config"] != config_.to_json()) fail(file.string(), "was trained with a different pretraining config; warm-start with the same one");
-    const int done = t["epochs_done"].get<int>();
-    if (done < 0 || done > config_.epochs)
-      fail(file.string(), "says " + std::to_string(done) + " epochs done, outside this schedule's " + std::to_string(config_.epochs));
-  });
+  const fs::path training_file = dir / "training.json";
+  const nlohmann::json training = read_training_record(training_file);
+  if (training["config"] != config_.to_json())
+    fail(training_file.string(), "was trained with a different pretraining config; warm-start with the same one");
   const int done = training["epochs_done"].get<int>();
+  if (done < 0 || done > config_.epochs)
+    fail(training_file.string(), "says " + std::to_string(done) + " epochs done, outside this schedule's " + std::to_string(config_.epochs));
+  load_exported_weights(dir);
   epoch_ = done;
   epoch_losses_ = training["epoch_loss"].get<std::vector<double>>();
   if (training.contains("init_from")) init_from_ = training["init_from"];
@@ -364,12 +367,13 @@ void MsnTrainer::warm_start(const fs::path& dir, double rewarm_epochs) {
 }
 
 void MsnTrainer::init_from(const fs::path& dir) {
-  nlohmann::json training = load_export(dir, [&](const nlohmann::json& t) {
-    const nlohmann::json mine = config_.to_json();
-    for (const char* key : {"model", "head", "num_prototypes"})
-      if (t["config"].value(key, nlohmann::json()) != mine[key])
-        fail((dir / "training.json").string(), std::string("has a different network (") + key + "); a new stage keeps model, head and prototypes");
-  });
+  const fs::path training_file = dir / "training.json";
+  nlohmann::json training = read_training_record(training_file);
+  const nlohmann::json mine = config_.to_json();
+  for (const char* key : {"model", "head", "num_prototypes"})
+    if (training["config"].value(key, nlohmann::json()) != mine[key])
+      fail(training_file.string(), std::string("has a different network (") + key + "); a new stage keeps model, head and prototypes");
+  load_exported_weights(dir);
   training["model"] = dir.generic_string();
   init_from_ = std::move(training);
   resumed_from_ = dir;

@@ -79,9 +79,8 @@ class MsnTrainer {
   std::vector<at::Tensor> batch_images(std::int64_t global_step, int epoch, std::vector<at::Generator>& gens) const;
   void set_schedules(std::int64_t global_step);
   void save_checkpoint(const std::filesystem::path& path) const;
-  // An exported model's training.json (checked to be one) with its weights loaded into student,
-  // target and prototypes.
-  nlohmann::json load_export(const std::filesystem::path& dir, const std::function<void(const nlohmann::json&)>& check_training);
+  // An exported model's weights (`dir`/model.safetensors) into student, target and prototypes.
+  void load_exported_weights(const std::filesystem::path& dir);
 
   PretrainConfig config_;
   std::shared_ptr<const ImageDataset> data_;

@@ -58,6 +58,16 @@ void expect_same_weights(const fs::path& model_a, const fs::path& model_b) {
   }
 }
 
+// Student, target and prototypes of `trainer` all as the export in `model`.
+void expect_starts_as(const MsnTrainer& trainer, const fs::path& model) {
+  const TensorMap exported = read_safetensors(model / "model.safetensors").tensors;
+  const TensorMap now = trainer.export_weights();
+  ASSERT_EQ(now.size(), exported.size());
+  for (const auto& [name, t] : exported) EXPECT_TRUE(at::equal(now.at(name), t)) << name;
+  const TensorMap student = trainer.student()->export_weights();
+  for (const auto& [name, t] : student) EXPECT_TRUE(at::equal(exported.at(name), t)) << name;
+}
+
 int epochs_done(const fs::path& model) { return read_json_file(model / "training.json").at("epochs_done").get<int>(); }
 
 class Train : public TempDirTest {
@@ -274,15 +284,7 @@ TEST_F(Train, WarmStartsFromAnExportedModel) {
   MsnTrainer warm(c, data, Distributed::single());
   warm.warm_start(path("part") / "model", 1.5);
   EXPECT_EQ(warm.epoch(), 1);
-  {
-    // Student, target and prototypes all start as the export.
-    const TensorMap exported = read_safetensors(path("part") / "model" / "model.safetensors").tensors;
-    const TensorMap now = warm.export_weights();
-    ASSERT_EQ(now.size(), exported.size());
-    for (const auto& [name, t] : exported) EXPECT_TRUE(at::equal(now.at(name), t)) << name;
-    const TensorMap student = warm.student()->export_weights();
-    for (const auto& [name, t] : student) EXPECT_TRUE(at::equal(exported.at(name), t)) << name;
-  }
+  expect_starts_as(warm, path("part") / "model");
   const std::vector<double> warm_lrs = lrs_of(warm, path("warm"), 0);
   ASSERT_EQ(warm_lrs.size(), 4u);
   EXPECT_DOUBLE_EQ(warm_lrs[0], c.start_lr);
@@ -339,14 +341,7 @@ TEST_F(Train, StartsANewStageFromAnExportedModel) {
   MsnTrainer whole(stage, data, Distributed::single());
   whole.init_from(path("part") / "model");
   EXPECT_EQ(whole.epoch(), 0);
-  {
-    const TensorMap exported = read_safetensors(path("part") / "model" / "model.safetensors").tensors;
-    const TensorMap now = whole.export_weights();
-    ASSERT_EQ(now.size(), exported.size());
-    for (const auto& [name, t] : exported) EXPECT_TRUE(at::equal(now.at(name), t)) << name;
-    const TensorMap student = whole.student()->export_weights();
-    for (const auto& [name, t] : student) EXPECT_TRUE(at::equal(exported.at(name), t)) << name;
-  }
+  expect_starts_as(whole, path("part") / "model");
   std::vector<double> lrs;
   whole.run(path("whole"), [&](const TrainProgress& p) { lrs.push_back(p.lr); });
   EXPECT_EQ(lrs, schedule);
