@@ -97,6 +97,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--json", help="write the table here")
+    ap.add_argument("--per-class", action="store_true",
+                    help="also print each class's recall and the largest confusions, pooled over the seeds")
     args = ap.parse_args()
     d = Path(args.data)
     train_x, train_y = read_idx(d / "train-images-idx3-ubyte.gz"), read_idx(d / "train-labels-idx1-ubyte.gz").astype(np.int64)
@@ -116,13 +118,22 @@ def main():
         print(f"{model}: seeds {seeds.start}-{seeds.stop - 1}")
         for k in shots:
             acc = []
+            confusion = np.zeros((classes, classes))
             for seed in seeds:
                 picked = draw(train_y, classes, k, seed)
                 w = fit_logistic(standardize(featurize(train_x[picked])), torch.from_numpy(train_y[picked]), classes)
-                acc.append(100.0 * (test_f @ w.T).argmax(1).eq(test_y).double().mean().item())
+                predicted = (test_f @ w.T).argmax(1)
+                acc.append(100.0 * predicted.eq(test_y).double().mean().item())
+                np.add.at(confusion, (test_y.numpy(), predicted.numpy()), 1)
             a = np.array(acc)
             rows.append({"k": k, "mean": a.mean(), "std": a.std(ddof=1) if len(a) > 1 else 0.0, "per_seed": acc})
             print(f"  {k:2d} per class: {a.mean():5.1f} % +- {rows[-1]['std']:.1f}")
+            if args.per_class:
+                confusion = 100.0 * confusion / confusion.sum(1, keepdims=True)
+                rows[-1]["confusion_percent"] = confusion.tolist()
+                print("      recall by class: " + " / ".join(f"{confusion[c, c]:.0f}" for c in range(classes)))
+                pairs = sorted(((confusion[t, p], t, p) for t in range(classes) for p in range(classes) if t != p), reverse=True)
+                print("      largest confusions: " + ", ".join(f"{t} as {p} {v:.0f} %" for v, t, p in pairs[:4]))
         report[model] = rows
     if args.json:
         Path(args.json).write_text(json.dumps({"first_seed": args.first_seed, "seeds": args.seeds, "results": report}, indent=1))
